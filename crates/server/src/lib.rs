@@ -1,0 +1,5 @@
+//! THERMALIQ's boundary to the outside world: the JSON documents it reads and writes, and,
+//! with the service issue, the HTTP API, auth, cache, metrics and configuration.
+//!
+//! Architecture invariant: only this crate knows JSON and HTTP. Units are converted here,
+//! once, into `thermo`'s SI quantities; nothing inward sees a unit string.

@@ -1,0 +1,1 @@
+//! Combustion: stoichiometric air, excess air from measured O2, flue-gas composition, humidity of air.

@@ -1,0 +1,22 @@
+//! THERMALIQ's engineering core: water and steam properties, flue-gas species, fuels,
+//! combustion, first-law efficiency by the input–output and heat-loss methods, second-law
+//! exergy, measurement uncertainty and provenance.
+//!
+//! Architecture invariant: this crate does no I/O, spawns no tasks and knows no serialization
+//! format. Everything inside is SI (K, Pa, kg/s, W, J/kg, J/(kg K), m³/kg); units are converted
+//! once, by the caller, into the types of [`quantity`] (with the tables of [`units`]). Every
+//! efficiency and loss names its heating-value basis (HHV, gross; LHV, net). Formulas and
+//! constants cite their sources in `docs/METHODS.md`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod combustion;
+mod error;
+pub mod fuel;
+pub mod quantity;
+pub mod species;
+pub mod steam;
+pub mod units;
+
+pub use error::{Error, ErrorKind, Result};
+pub use quantity::{Fraction, MassFlow, Power, Pressure, Temperature, TemperatureDelta};

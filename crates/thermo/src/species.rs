@@ -1,0 +1,1 @@
+//! Ideal-gas properties of the flue-gas species.

@@ -1,0 +1,1 @@
+//! Water and steam properties by IAPWS-IF97.

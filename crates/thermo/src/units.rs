@@ -1,0 +1,1 @@
+//! Units of measure: names, dimensions and conversion factors to SI, for the boundary.
