@@ -10,13 +10,23 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod calculate;
 pub mod combustion;
 mod error;
+pub mod exchanger;
+pub mod exergy;
+pub mod fired;
 pub mod fuel;
+pub mod inputs;
+pub mod provenance;
 pub mod quantity;
+pub mod results;
 pub mod species;
 pub mod steam;
+mod streams;
+pub mod uncertainty;
 pub mod units;
 
+pub use calculate::calculate;
 pub use error::{Error, ErrorKind, Result};
 pub use quantity::{Fraction, MassFlow, Power, Pressure, Temperature, TemperatureDelta};

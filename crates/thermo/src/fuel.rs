@@ -1,1 +1,0 @@
-//! Fuels: definitions by gas composition or ultimate analysis, heating values, a library of standard fuels.
