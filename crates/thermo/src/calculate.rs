@@ -11,6 +11,8 @@ use crate::results::EquipmentResult;
 pub fn calculate(inputs: &EquipmentInputs) -> Result<EquipmentResult> {
     match inputs {
         EquipmentInputs::Fired(f) => calculate_fired(f).map(EquipmentResult::Fired),
-        EquipmentInputs::HeatExchanger(x) => calculate_exchanger(x).map(EquipmentResult::HeatExchanger),
+        EquipmentInputs::HeatExchanger(x) => {
+            calculate_exchanger(x).map(EquipmentResult::HeatExchanger)
+        }
     }
 }

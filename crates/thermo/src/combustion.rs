@@ -65,11 +65,7 @@ fn vapour_saturation_pressure(t: Temperature) -> Result<f64> {
 
 /// Humidity ratio of moist air, kg H2O per kg dry air: (M_w / M_a) · p_v / (p − p_v), with
 /// p_v = RH · p_sat(T) (over water from 0 °C up, over ice below).
-pub fn humidity_ratio(
-    t_air: Temperature,
-    relative_humidity: Fraction,
-    p: Pressure,
-) -> Result<f64> {
+pub fn humidity_ratio(t_air: Temperature, relative_humidity: Fraction, p: Pressure) -> Result<f64> {
     let p_v = relative_humidity.value() * vapour_saturation_pressure(t_air)?;
     let p_total = p.pascal();
     if p_v >= p_total {

@@ -14,11 +14,21 @@ fn side(stream: &ExchangerStream, dead: &DeadState) -> Result<(f64, f64, f64, f6
     match stream {
         ExchangerStream::Water(w) => {
             let (q, ex) = streams::water(w, dead)?;
-            Ok((q, ex, w.inlet_temperature.kelvin(), w.outlet_temperature.kelvin()))
+            Ok((
+                q,
+                ex,
+                w.inlet_temperature.kelvin(),
+                w.outlet_temperature.kelvin(),
+            ))
         }
         ExchangerStream::Liquid(l) => {
             let (q, ex) = streams::liquid(l, dead)?;
-            Ok((q, ex, l.inlet_temperature.kelvin(), l.outlet_temperature.kelvin()))
+            Ok((
+                q,
+                ex,
+                l.inlet_temperature.kelvin(),
+                l.outlet_temperature.kelvin(),
+            ))
         }
     }
 }
@@ -31,7 +41,8 @@ fn side(stream: &ExchangerStream, dead: &DeadState) -> Result<(f64, f64, f64, f6
 pub fn calculate_exchanger(inputs: &HeatExchangerInputs) -> Result<HeatExchangerResult> {
     let dead = &inputs.dead_state;
     let (q_hot, ex_hot, th_in, th_out) = side(&inputs.hot, dead).map_err(|e| e.within("hot"))?;
-    let (q_cold, ex_cold, tc_in, tc_out) = side(&inputs.cold, dead).map_err(|e| e.within("cold"))?;
+    let (q_cold, ex_cold, tc_in, tc_out) =
+        side(&inputs.cold, dead).map_err(|e| e.within("cold"))?;
     if th_out >= th_in {
         return Err(Error::inconsistent(
             "hot.outlet_temperature",
@@ -56,7 +67,11 @@ pub fn calculate_exchanger(inputs: &HeatExchangerInputs) -> Result<HeatExchanger
     let c_hot = hot_duty / (th_in - th_out);
     let c_cold = cold_duty / (tc_out - tc_in);
     let q_max = c_hot.min(c_cold) * (th_in - tc_in);
-    let lmtd = if (dt1 - dt2).abs() < 1e-9 * dt1 { dt1 } else { (dt1 - dt2) / (dt1 / dt2).ln() };
+    let lmtd = if (dt1 - dt2).abs() < 1e-9 * dt1 {
+        dt1
+    } else {
+        (dt1 - dt2) / (dt1 / dt2).ln()
+    };
     let hot_exergy_drop = -ex_hot;
     let mut warnings = Vec::new();
     let imbalance = (hot_duty - cold_duty) / hot_duty;

@@ -67,7 +67,8 @@ pub fn fuel_chemical_exergy(fuel: &Fuel, dead: &DeadState) -> Result<f64> {
             let fractions = fuel.mole_fractions().unwrap_or(&[0.0; GasComponent::COUNT]);
             for (component, x) in GasComponent::ALL.iter().zip(fractions) {
                 if *x > 0.0 {
-                    per_mol += x * (component_chemical_exergy(*component) + R_UNIVERSAL * t0 * x.ln());
+                    per_mol +=
+                        x * (component_chemical_exergy(*component) + R_UNIVERSAL * t0 * x.ln());
                     molar_mass += x * component.molar_mass();
                 }
             }
@@ -76,11 +77,16 @@ pub fn fuel_chemical_exergy(fuel: &Fuel, dead: &DeadState) -> Result<f64> {
         FuelKind::Liquid | FuelKind::Solid => {
             let e = fuel.elemental();
             if e.c <= 0.0 {
-                return Err(Error::invalid("fuel", "a liquid or solid fuel without carbon has no exergy correlation"));
+                return Err(Error::invalid(
+                    "fuel",
+                    "a liquid or solid fuel without carbon has no exergy correlation",
+                ));
             }
             let (h, o, n, s) = (e.h / e.c, e.o / e.c, e.n / e.c, e.s / e.c);
             let phi = match fuel.kind() {
-                FuelKind::Liquid => 1.0401 + 0.1728 * h + 0.0432 * o + 0.2169 * s * (1.0 - 2.0628 * h),
+                FuelKind::Liquid => {
+                    1.0401 + 0.1728 * h + 0.0432 * o + 0.2169 * s * (1.0 - 2.0628 * h)
+                }
                 _ if o <= 0.667 => 1.0437 + 0.1882 * h + 0.0610 * o + 0.0404 * n,
                 _ if o <= 2.67 => {
                     (1.0438 + 0.1882 * h - 0.2509 * (1.0 + 0.7256 * h) * o + 0.0383 * n)
@@ -89,11 +95,17 @@ pub fn fuel_chemical_exergy(fuel: &Fuel, dead: &DeadState) -> Result<f64> {
                 _ => {
                     return Err(Error::out_of_range(
                         "fuel",
-                        format!("oxygen/carbon mass ratio {o:.2} is above 2.67, the range of the Szargut–Styrylska correlation"),
+                        format!(
+                            "oxygen/carbon mass ratio {o:.2} is above 2.67, the range of the Szargut–Styrylska correlation"
+                        ),
                     ));
                 }
             };
-            let sulfur = if fuel.kind() == FuelKind::Solid { SULFUR_EXERGY_EXCESS * e.s } else { 0.0 };
+            let sulfur = if fuel.kind() == FuelKind::Solid {
+                SULFUR_EXERGY_EXCESS * e.s
+            } else {
+                0.0
+            };
             Ok(phi * (fuel.lhv() + e.moisture * H_FG_25C) + sulfur)
         }
     }
@@ -109,10 +121,15 @@ pub fn flow_exergy(h: f64, s: f64, dead: &DeadState) -> Result<f64> {
 /// Thermomechanical exergy of an ideal-gas mixture at `t` and the dead-state pressure, J:
 /// Σ n_i [(h_i(T) − h_i(T0)) − T0 (s_i(T) − s_i(T0))]. The chemical exergy of the mixture
 /// against the environment's composition is not counted: it is not recoverable in plant.
-pub fn gas_thermomechanical_exergy(gas: &Composition, t: Temperature, dead: &DeadState) -> Result<f64> {
+pub fn gas_thermomechanical_exergy(
+    gas: &Composition,
+    t: Temperature,
+    dead: &DeadState,
+) -> Result<f64> {
     let t0 = dead.temperature;
     let p0 = dead.pressure;
-    let p_std = Pressure::from_pascal(crate::species::STANDARD_PRESSURE_PA).expect("1 bar is a valid pressure");
+    let p_std = Pressure::from_pascal(crate::species::STANDARD_PRESSURE_PA)
+        .expect("1 bar is a valid pressure");
     let dh = gas.sensible_enthalpy(t, t0)?;
     let ds = gas.entropy(t, p0, p_std)? - gas.entropy(t0, p0, p_std)?;
     Ok(dh - t0.kelvin() * ds)

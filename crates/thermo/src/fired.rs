@@ -88,7 +88,10 @@ pub fn calculate_fired(inputs: &FiredInputs) -> Result<FiredResult> {
     let fuel = &inputs.fuel;
     let m_fuel = inputs.fuel_flow.kg_per_s();
     if m_fuel <= 0.0 {
-        return Err(Error::invalid("fuel_flow", "is zero: no fuel input to relate the output to"));
+        return Err(Error::invalid(
+            "fuel_flow",
+            "is zero: no fuel input to relate the output to",
+        ));
     }
     let t_ref = reference_temperature();
     let mut warnings = Vec::new();
@@ -126,13 +129,22 @@ pub fn calculate_fired(inputs: &FiredInputs) -> Result<FiredResult> {
     let co_loss = flue.moles.0[Species::CO.index()] * co_heating_value()?;
     let unburned_carbon_loss = comb.unburned_carbon_kg * carbon_heating_value()?;
 
-    let fuel_input = OnBasis { hhv: m_fuel * fuel.hhv(), lhv: m_fuel * fuel.lhv() };
+    let fuel_input = OnBasis {
+        hhv: m_fuel * fuel.hhv(),
+        lhv: m_fuel * fuel.lhv(),
+    };
     let output = useful_output(&inputs.output, &inputs.dead_state)?;
     let surface = surface_loss(&inputs.surface)?;
     let credits_w = credits(inputs, flue, t_ref, &mut warnings)?;
 
-    let per_kg = |x: f64| OnBasis { hhv: m_fuel * x, lhv: m_fuel * x };
-    let scaled = |x: OnBasis| OnBasis { hhv: m_fuel * x.hhv, lhv: m_fuel * x.lhv };
+    let per_kg = |x: f64| OnBasis {
+        hhv: m_fuel * x,
+        lhv: m_fuel * x,
+    };
+    let scaled = |x: OnBasis| OnBasis {
+        hhv: m_fuel * x.hhv,
+        lhv: m_fuel * x.lhv,
+    };
     let same = |x: f64| OnBasis { hhv: x, lhv: x };
     let loss_powers = [
         per_kg(dry_gas_loss),
@@ -144,7 +156,10 @@ pub fn calculate_fired(inputs: &FiredInputs) -> Result<FiredResult> {
         same(surface),
         same(output.blowdown_loss),
     ];
-    let fraction = |p: OnBasis| OnBasis { hhv: p.hhv / fuel_input.hhv, lhv: p.lhv / fuel_input.lhv };
+    let fraction = |p: OnBasis| OnBasis {
+        hhv: p.hhv / fuel_input.hhv,
+        lhv: p.lhv / fuel_input.lhv,
+    };
     let losses: [Loss; LossKind::ALL.len()] = std::array::from_fn(|i| Loss {
         kind: LossKind::ALL[i],
         power: loss_powers[i],
@@ -166,7 +181,8 @@ pub fn calculate_fired(inputs: &FiredInputs) -> Result<FiredResult> {
         lhv: f(fuel_input.lhv, total_losses.lhv),
     };
     let direct_efficiency = on_both(&|input, _| output.heat / input);
-    let indirect_efficiency = on_both(&|input, losses| 1.0 - losses / input + total_credits / input);
+    let indirect_efficiency =
+        on_both(&|input, losses| 1.0 - losses / input + total_credits / input);
     let unaccounted = on_both(&|input, losses| input + total_credits - output.heat - losses);
     let closure = on_both(&|input, losses| (input + total_credits - output.heat - losses) / input);
     let stack = |b: fn(&OnBasis) -> f64| {
@@ -206,8 +222,8 @@ fn reference_temperature() -> Temperature {
 fn species_sensible(t: Temperature, t_ref: Temperature) -> Result<[f64; 7]> {
     let mut out = [0.0; 7];
     for s in Species::ALL {
-        out[s.index()] = species::sensible_enthalpy_molar(s, t, t_ref)
-            .map_err(|e| e.within("flue_gas"))?;
+        out[s.index()] =
+            species::sensible_enthalpy_molar(s, t, t_ref).map_err(|e| e.within("flue_gas"))?;
     }
     Ok(out)
 }
@@ -240,8 +256,10 @@ fn latent_heat_per_kg_water(fuel: &Fuel, flue: &FlueGas, warnings: &mut Vec<Warn
 /// Heat of combustion of CO to CO2 at 25 °C, J/mol, from the species' enthalpies of formation.
 fn co_heating_value() -> Result<f64> {
     let t = reference_temperature();
-    Ok(species::enthalpy_molar(Species::CO, t)? + 0.5 * species::enthalpy_molar(Species::O2, t)?
-        - species::enthalpy_molar(Species::CO2, t)?)
+    Ok(
+        species::enthalpy_molar(Species::CO, t)? + 0.5 * species::enthalpy_molar(Species::O2, t)?
+            - species::enthalpy_molar(Species::CO2, t)?,
+    )
 }
 
 /// Heat of combustion of carbon (graphite) to CO2 at 25 °C, J/kg.
@@ -284,19 +302,28 @@ fn burn(inputs: &FiredInputs) -> Result<Combustion> {
             kg
         }
     };
-    let carbon_burned_fraction =
-        if elemental.c > 0.0 { 1.0 - unburned_carbon_kg / elemental.c } else { 1.0 };
+    let carbon_burned_fraction = if elemental.c > 0.0 {
+        1.0 - unburned_carbon_kg / elemental.c
+    } else {
+        1.0
+    };
     let ci = CombustionInputs {
         fuel,
         humidity_ratio,
         carbon_burned_fraction,
         co_fraction_dry: inputs.flue_gas.co_dry.value(),
     };
-    let excess_air = combustion::excess_air_from_o2(&ci, inputs.flue_gas.o2, inputs.flue_gas.o2_basis)
-        .map_err(|e| e.within("flue_gas"))?;
+    let excess_air =
+        combustion::excess_air_from_o2(&ci, inputs.flue_gas.o2, inputs.flue_gas.o2_basis)
+            .map_err(|e| e.within("flue_gas"))?;
     let flue = combustion::flue_gas(&ci, excess_air).map_err(|e| e.within("flue_gas"))?;
     let stoichiometric_air = combustion::Stoichiometry::of(fuel)?.dry_air_kg;
-    Ok(Combustion { flue, excess_air, unburned_carbon_kg, stoichiometric_air })
+    Ok(Combustion {
+        flue,
+        excess_air,
+        unburned_carbon_kg,
+        stoichiometric_air,
+    })
 }
 
 /// Useful output and, for steam boilers, the blowdown loss, with their exergies; W.
@@ -310,7 +337,12 @@ struct Output {
 fn useful_output(output: &UsefulOutput, dead: &DeadState) -> Result<Output> {
     let stream = |heat_exergy: Result<(f64, f64)>| {
         let (heat, exergy) = heat_exergy.map_err(|e| e.within("output"))?;
-        Ok(Output { heat, exergy, blowdown_loss: 0.0, blowdown_exergy: 0.0 })
+        Ok(Output {
+            heat,
+            exergy,
+            blowdown_loss: 0.0,
+            blowdown_exergy: 0.0,
+        })
     };
     match output {
         UsefulOutput::Steam(s) => steam_output(s, dead).map_err(|e| e.within("output")),
@@ -353,7 +385,8 @@ fn steam_output(s: &SteamOutput, dead: &DeadState) -> Result<Output> {
     };
     let p_fw = s.feedwater_pressure.unwrap_or(p);
     let t_fw = s.feedwater_temperature;
-    let t_sat_fw = steam::saturation_temperature(p_fw).map_err(|e| e.within("feedwater_pressure"))?;
+    let t_sat_fw =
+        steam::saturation_temperature(p_fw).map_err(|e| e.within("feedwater_pressure"))?;
     if t_fw.kelvin() >= t_sat_fw.kelvin() {
         return Err(Error::inconsistent(
             "feedwater_temperature",
@@ -372,7 +405,10 @@ fn steam_output(s: &SteamOutput, dead: &DeadState) -> Result<Output> {
         Blowdown::Flow(m) => m.kg_per_s(),
         Blowdown::FractionOfFeedwater(f) => {
             if f.value() >= 1.0 {
-                return Err(Error::invalid("blowdown", "fraction of feedwater must be below 1"));
+                return Err(Error::invalid(
+                    "blowdown",
+                    "fraction of feedwater must be below 1",
+                ));
             }
             m_steam * f.value() / (1.0 - f.value())
         }
@@ -400,10 +436,16 @@ fn surface_loss(surface: &SurfaceLoss) -> Result<f64> {
 /// Radiation (grey body to large surroundings) plus convection, the larger of natural and wind.
 fn measured_surface_loss(m: &SurfaceMeasurement) -> Result<f64> {
     if !(m.area.is_finite() && m.area >= 0.0) {
-        return Err(Error::invalid("area", "must be a finite area of zero or more"));
+        return Err(Error::invalid(
+            "area",
+            "must be a finite area of zero or more",
+        ));
     }
     if !(m.air_velocity.is_finite() && m.air_velocity >= 0.0) {
-        return Err(Error::invalid("air_velocity", "must be a finite speed of zero or more"));
+        return Err(Error::invalid(
+            "air_velocity",
+            "must be a finite speed of zero or more",
+        ));
     }
     let ts = m.temperature.kelvin();
     let ta = m.ambient_temperature.kelvin();
@@ -438,7 +480,12 @@ fn credits(
         .map_err(|e| e.within("combustion_air"))?;
     let cp = match inputs.fuel_specific_heat {
         Some(cp) if cp.is_finite() && cp > 0.0 => cp,
-        Some(_) => return Err(Error::invalid("fuel_specific_heat", "must be a positive number")),
+        Some(_) => {
+            return Err(Error::invalid(
+                "fuel_specific_heat",
+                "must be a positive number",
+            ));
+        }
         None => {
             let cp = default_fuel_specific_heat(&inputs.fuel);
             if (inputs.fuel_temperature.kelvin() - REFERENCE_TEMPERATURE_K).abs() > 5.0 {
@@ -454,7 +501,11 @@ fn credits(
         }
     };
     let fuel_credit = cp * (inputs.fuel_temperature.kelvin() - REFERENCE_TEMPERATURE_K);
-    Ok([m_fuel * air_credit, m_fuel * fuel_credit, inputs.auxiliary_power.watts()])
+    Ok([
+        m_fuel * air_credit,
+        m_fuel * fuel_credit,
+        inputs.auxiliary_power.watts(),
+    ])
 }
 
 /// Specific heat of a fuel as fired when none is stated, J/(kg K).
@@ -488,25 +539,29 @@ fn combustion_summary(
     let dry_total = wet_total - flue.moles.0[Species::H2O.index()];
     let flue_gas_wet = std::array::from_fn(|i| flue.moles.0[i] / wet_total);
     let flue_gas_dry = std::array::from_fn(|i| {
-        if i == Species::H2O.index() { 0.0 } else { flue.moles.0[i] / dry_total }
+        if i == Species::H2O.index() {
+            0.0
+        } else {
+            flue.moles.0[i] / dry_total
+        }
     });
     let p_water = flue_gas_wet[Species::H2O.index()] * inputs.combustion_air.pressure.pascal();
     let water_dew_point = Pressure::from_pascal(p_water)
         .ok()
         .and_then(|p| steam::saturation_temperature(p).ok())
         .map(Temperature::kelvin);
-    if let Some(dew) = water_dew_point {
-        if inputs.flue_gas.temperature.kelvin() < dew {
-            warnings.push(Warning {
-                code: "stack_below_water_dew_point",
-                message: format!(
-                    "flue gas at {:.1} °C is below its water dew point of {:.1} °C: the \
+    if let Some(dew) = water_dew_point
+        && inputs.flue_gas.temperature.kelvin() < dew
+    {
+        warnings.push(Warning {
+            code: "stack_below_water_dew_point",
+            message: format!(
+                "flue gas at {:.1} °C is below its water dew point of {:.1} °C: the \
                      moisture losses assume no condensation and overstate the loss",
-                    inputs.flue_gas.temperature.celsius(),
-                    dew - crate::quantity::CELSIUS_OFFSET_K
-                ),
-            });
-        }
+                inputs.flue_gas.temperature.celsius(),
+                dew - crate::quantity::CELSIUS_OFFSET_K
+            ),
+        });
     }
     Ok(CombustionSummary {
         excess_air: comb.excess_air,
@@ -542,7 +597,8 @@ fn exergy_balance(
         * exergy::gas_thermomechanical_exergy(&comb.flue.moles, inputs.flue_gas.temperature, dead)
             .map_err(|e| e.within("flue_gas"))?;
     let co = m_fuel * comb.flue.moles.0[Species::CO.index()] * exergy::CO_CHEMICAL_EXERGY;
-    let carbon = m_fuel * comb.unburned_carbon_kg * exergy::CARBON_CHEMICAL_EXERGY / crate::fuel::M_C;
+    let carbon =
+        m_fuel * comb.unburned_carbon_kg * exergy::CARBON_CHEMICAL_EXERGY / crate::fuel::M_C;
     let surface = match inputs.surface {
         SurfaceLoss::Measured(m) => surface_heat * exergy::carnot_factor(m.temperature, dead),
         SurfaceLoss::NotAccounted | SurfaceLoss::FractionOfRating { .. } => 0.0,

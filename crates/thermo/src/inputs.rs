@@ -10,6 +10,7 @@ use crate::quantity::{Fraction, MassFlow, Power, Pressure, Temperature};
 
 /// What a calculation is about: fired equipment (with fuel) or an unfired heat exchanger.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one value per calculation: boxing buys nothing
 pub enum EquipmentInputs {
     /// A boiler, heater or furnace that burns fuel.
     Fired(FiredInputs),

@@ -114,7 +114,11 @@ pub enum CreditKind {
 
 impl CreditKind {
     /// All credit kinds, in reporting order.
-    pub const ALL: [CreditKind; 3] = [Self::EnteringAir, Self::FuelSensibleHeat, Self::AuxiliaryPower];
+    pub const ALL: [CreditKind; 3] = [
+        Self::EnteringAir,
+        Self::FuelSensibleHeat,
+        Self::AuxiliaryPower,
+    ];
 
     /// The stable name used in documents (`entering_air`, ...).
     pub fn as_str(self) -> &'static str {
@@ -174,8 +178,13 @@ pub enum ExergyLossKind {
 
 impl ExergyLossKind {
     /// All exergy-loss kinds, in reporting order.
-    pub const ALL: [ExergyLossKind; 5] =
-        [Self::FlueGas, Self::CarbonMonoxide, Self::UnburnedCarbon, Self::Surface, Self::Blowdown];
+    pub const ALL: [ExergyLossKind; 5] = [
+        Self::FlueGas,
+        Self::CarbonMonoxide,
+        Self::UnburnedCarbon,
+        Self::Surface,
+        Self::Blowdown,
+    ];
 
     /// The stable name used in documents (`flue_gas`, ...).
     pub fn as_str(self) -> &'static str {
@@ -279,6 +288,7 @@ pub struct HeatExchangerResult {
 
 /// The result of one equipment calculation.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one value per calculation: boxing buys nothing
 pub enum EquipmentResult {
     /// Fired equipment.
     Fired(FiredResult),

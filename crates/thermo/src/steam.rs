@@ -143,9 +143,10 @@ pub struct SteamState {
     pub v: f64,
     /// Specific internal energy, J/kg.
     pub u: f64,
-    /// Isobaric heat capacity, J/(kg K); None strictly inside the two-phase dome.
+    /// Isobaric heat capacity, J/(kg K); None strictly inside the two-phase dome and where it
+    /// diverges (the critical point).
     pub cp: Option<f64>,
-    /// Speed of sound, m/s; None strictly inside the two-phase dome.
+    /// Speed of sound, m/s; None strictly inside the two-phase dome and at the critical point.
     pub w: Option<f64>,
     /// Vapour mass fraction (quality), kg/kg, for region-4 states; None otherwise.
     pub x: Option<f64>,
@@ -155,7 +156,8 @@ pub struct SteamState {
     pub phase: Phase,
 }
 
-/// Single-phase properties in `seuif97` units (MPa, K, kJ/kg, kJ/(kg K), m³/kg, m/s).
+/// Single-phase properties in `seuif97` units (MPa, K, kJ/kg, kJ/(kg K), m³/kg, m/s); cp and w
+/// unchecked because they diverge at the critical point, see [`physical`].
 #[derive(Debug, Clone, Copy)]
 struct Props {
     v: f64,
@@ -215,7 +217,9 @@ fn checked(field: &str, value: f64) -> Result<f64> {
     } else {
         Err(Error::out_of_range(
             field,
-            format!("IF97 evaluation gave no valid value ({value}); the state is outside the formulation"),
+            format!(
+                "IF97 evaluation gave no valid value ({value}); the state is outside the formulation"
+            ),
         ))
     }
 }
@@ -232,11 +236,19 @@ fn positive(field: &str, value: f64) -> Result<f64> {
     }
 }
 
+/// cp or w when finite and positive; None where the equation gives no physical value.
+fn physical(value: f64) -> Option<f64> {
+    (value.is_finite() && value > 0.0).then_some(value)
+}
+
 fn finite_input(field: &str, value: f64) -> Result<f64> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(Error::invalid(field, format!("{value} is not a finite number")))
+        Err(Error::invalid(
+            field,
+            format!("{value} is not a finite number"),
+        ))
     }
 }
 
@@ -296,7 +308,9 @@ fn check_saturation_temperature(t_k: f64) -> Result<()> {
     if !(T_MIN_K..=CRITICAL_TEMPERATURE_K).contains(&t_k) {
         return Err(Error::out_of_range(
             "temperature",
-            format!("{t_k} K: IF97 saturation is defined from 273.15 K to the critical temperature 647.096 K"),
+            format!(
+                "{t_k} K: IF97 saturation is defined from 273.15 K to the critical temperature 647.096 K"
+            ),
         ));
     }
     Ok(())
@@ -318,7 +332,10 @@ fn p_sat_mpa(t_k: f64) -> Result<f64> {
 }
 
 fn t_sat_k(p_mpa: f64) -> Result<f64> {
-    positive("temperature", checked("temperature", px(p_mpa, 0.0, OT))? + CELSIUS_OFFSET_K)
+    positive(
+        "temperature",
+        checked("temperature", px(p_mpa, 0.0, OT))? + CELSIUS_OFFSET_K,
+    )
 }
 
 /// Region of a valid (p, T): a state on the saturation line goes to the liquid side.
@@ -343,6 +360,9 @@ fn region3_density(p_mpa: f64, t_k: f64, rho_guess: f64) -> Result<f64> {
     let t_c = celsius(t_k);
     let mut rho = positive("density", rho_guess)?;
     let mut best = (f64::INFINITY, rho);
+    // The slope is refreshed only while far from the root: the SR5-05 guess is usually within
+    // 1e-6 relative, where a fixed slope converges as fast and saves a call per step.
+    let mut dp_drho = f64::NAN;
     for _ in 0..MAX_NEWTON {
         let v = 1.0 / rho;
         let residual = tv(t_c, v, (OP, 3)) - p_mpa;
@@ -351,11 +371,15 @@ fn region3_density(p_mpa: f64, t_k: f64, rho_guess: f64) -> Result<f64> {
         }
         if residual.abs() < best.0 {
             best = (residual.abs(), rho);
+        } else {
+            break;
         }
         if residual.abs() <= 1e-14 * p_mpa {
             break;
         }
-        let dp_drho = 1.0 / (rho * tv(t_c, v, (OKT, 3)));
+        if dp_drho.is_nan() || residual.abs() > 1e-6 * p_mpa {
+            dp_drho = 1.0 / (rho * tv(t_c, v, (OKT, 3)));
+        }
         if !(dp_drho.is_finite() && dp_drho > 0.0) {
             break;
         }
@@ -372,8 +396,8 @@ fn region3_props(t_k: f64, rho: f64) -> Result<Props> {
         h: checked("enthalpy", tv(t_c, v, (OH, 3)))?,
         s: checked("entropy", tv(t_c, v, (OS, 3)))?,
         u: checked("internal_energy", tv(t_c, v, (OU, 3)))?,
-        cp: positive("cp", tv(t_c, v, (OCP, 3)))?,
-        w: positive("speed_of_sound", tv(t_c, v, (OW, 3)))?,
+        cp: tv(t_c, v, (OCP, 3)),
+        w: tv(t_c, v, (OW, 3)),
     })
 }
 
@@ -396,8 +420,8 @@ fn eval(p_mpa: f64, t_k: f64, region: Region, rho_hint: Option<f64>) -> Result<(
         h: checked("enthalpy", pt(p_mpa, t_c, (OH, id)))?,
         s: checked("entropy", pt(p_mpa, t_c, (OS, id)))?,
         u: checked("internal_energy", pt(p_mpa, t_c, (OU, id)))?,
-        cp: positive("cp", pt(p_mpa, t_c, (OCP, id)))?,
-        w: positive("speed_of_sound", pt(p_mpa, t_c, (OW, id)))?,
+        cp: pt(p_mpa, t_c, (OCP, id)),
+        w: pt(p_mpa, t_c, (OW, id)),
     };
     Ok((props, 1.0 / v))
 }
@@ -425,8 +449,8 @@ fn build_single(p_mpa: f64, t_k: f64, region: Region, props: &Props) -> Result<S
         s: props.s * 1e3,
         v: props.v,
         u: props.u * 1e3,
-        cp: Some(props.cp * 1e3),
-        w: Some(props.w),
+        cp: physical(props.cp).map(|cp| cp * 1e3),
+        w: physical(props.w),
         x: None,
         region,
         phase: phase_of(p_mpa, t_k, region)?,
@@ -450,9 +474,9 @@ fn build_two_phase(p_mpa: f64, t_k: f64, x: f64) -> Result<SteamState> {
     let mix = |a: f64, b: f64| a + x * (b - a);
     // The ends of the dome keep the heat capacity and sound speed of the saturated phase.
     let (cp, w) = if x <= 0.0 {
-        (Some(f.cp * 1e3), Some(f.w))
+        (physical(f.cp).map(|cp| cp * 1e3), physical(f.w))
     } else if x >= 1.0 {
-        (Some(g.cp * 1e3), Some(g.w))
+        (physical(g.cp).map(|cp| cp * 1e3), physical(g.w))
     } else {
         (None, None)
     };
@@ -482,26 +506,40 @@ pub fn state_pt(p: Pressure, t: Temperature) -> Result<SteamState> {
     build_single(p_mpa, t_k, region, &props)
 }
 
+/// h or s (kJ units) of a valid (p, T) in one `seuif97` call where region 3 is impossible, so
+/// the hot paths cost what `seuif97` costs; region 3 (density solved) and the saturation line
+/// (which `seuif97` leaves undefined) take the general path.
+fn fast_pt(p_mpa: f64, t_k: f64, target: Target) -> Result<f64> {
+    let id = match target {
+        Target::Enthalpy => OH,
+        Target::Entropy => OS,
+    };
+    let maybe_region3 = t_k > T_13_K && t_k <= T_B23_MAX_K && p_mpa > P_S623_MPA;
+    if !maybe_region3 {
+        let value = pt(p_mpa, celsius(t_k), id);
+        if value.is_finite() && value > SENTINEL_CEILING {
+            return Ok(value);
+        }
+    }
+    let value = match region_pt(p_mpa, t_k)? {
+        Region::R3 => target.of(&eval(p_mpa, t_k, Region::R3, None)?.0),
+        region => pt(p_mpa, celsius(t_k), (id, region.seuif97_id())),
+    };
+    checked(target.field(), value)
+}
+
 /// Specific enthalpy at (p, T), J/kg, without building a state (hot loops).
 pub fn enthalpy_pt(p: Pressure, t: Temperature) -> Result<f64> {
     let (p_mpa, t_k) = (p.megapascal(), t.kelvin());
     check_pt(p_mpa, t_k)?;
-    let h = match region_pt(p_mpa, t_k)? {
-        Region::R3 => eval(p_mpa, t_k, Region::R3, None)?.0.h,
-        region => pt(p_mpa, celsius(t_k), (OH, region.seuif97_id())),
-    };
-    Ok(checked("enthalpy", h)? * 1e3)
+    Ok(fast_pt(p_mpa, t_k, Target::Enthalpy)? * 1e3)
 }
 
 /// Specific entropy at (p, T), J/(kg K), without building a state (hot loops).
 pub fn entropy_pt(p: Pressure, t: Temperature) -> Result<f64> {
     let (p_mpa, t_k) = (p.megapascal(), t.kelvin());
     check_pt(p_mpa, t_k)?;
-    let s = match region_pt(p_mpa, t_k)? {
-        Region::R3 => eval(p_mpa, t_k, Region::R3, None)?.0.s,
-        region => pt(p_mpa, celsius(t_k), (OS, region.seuif97_id())),
-    };
-    Ok(checked("entropy", s)? * 1e3)
+    Ok(fast_pt(p_mpa, t_k, Target::Entropy)? * 1e3)
 }
 
 /// Saturation pressure at T (IF97 Eq. 30), valid 273.15 K..647.096 K.
@@ -609,7 +647,11 @@ fn refine(
         if residual.abs() <= REFINE_TOL * scale {
             return Ok((t_k, props));
         }
-        let next = (t_k - residual / target.slope(&props, t_k)).clamp(lo, hi);
+        let slope = target.slope(&props, t_k);
+        if !(slope.is_finite() && slope > 0.0) {
+            break;
+        }
+        let next = (t_k - residual / slope).clamp(lo, hi);
         if next == t_k {
             break;
         }
@@ -631,18 +673,27 @@ fn refine(
 
 /// Explains why a (p, h) or (p, s) pair has no IF97 state.
 fn pair_out_of_range(p_mpa: f64, target: Target, value: f64) -> Result<Error> {
-    let t_top = if p_mpa <= P_MAX_R5_MPA { T_MAX_R5_K } else { T_MAX_K };
+    let t_top = if p_mpa <= P_MAX_R5_MPA {
+        T_MAX_R5_K
+    } else {
+        T_MAX_K
+    };
     let low = Temperature::from_kelvin(T_MIN_K)?;
     let high = Temperature::from_kelvin(t_top)?;
     let p = Pressure::from_pascal(p_mpa * 1e6)?;
+    // `seuif97` also refuses h < 0 and s < 0 (states below the triple point at low pressure).
     let (a, b, unit) = match target {
-        Target::Enthalpy => (enthalpy_pt(p, low)?, enthalpy_pt(p, high)?, "J/kg"),
-        Target::Entropy => (entropy_pt(p, low)?, entropy_pt(p, high)?, "J/(kg K)"),
+        Target::Enthalpy => (enthalpy_pt(p, low)?.max(0.0), enthalpy_pt(p, high)?, "J/kg"),
+        Target::Entropy => (
+            entropy_pt(p, low)?.max(0.0),
+            entropy_pt(p, high)?,
+            "J/(kg K)",
+        ),
     };
     Ok(Error::out_of_range(
         target.field(),
         format!(
-            "{} {unit} is outside the IF97 range at {p_mpa} MPa: {a:.6} {unit} (273.15 K) .. {b:.6} {unit} ({t_top} K)",
+            "{} {unit} is outside the IF97 range at {p_mpa} MPa: {a:.6} {unit} (273.15 K or 0) .. {b:.6} {unit} ({t_top} K)",
             value * 1e3
         ),
     ))
@@ -654,8 +705,16 @@ fn state_p_y(p: Pressure, target: Target, value_si: f64) -> Result<SteamState> {
     check_pressure(p_mpa)?;
     let value = finite_input(target.field(), value_si)? * 1e-3;
     let (code, t_raw, v_raw) = match target {
-        Target::Enthalpy => (ph(p_mpa, value, OR), ph(p_mpa, value, OT), ph(p_mpa, value, OV)),
-        Target::Entropy => (ps(p_mpa, value, OR), ps(p_mpa, value, OT), ps(p_mpa, value, OV)),
+        Target::Enthalpy => (
+            ph(p_mpa, value, OR),
+            ph(p_mpa, value, OT),
+            ph(p_mpa, value, OV),
+        ),
+        Target::Entropy => (
+            ps(p_mpa, value, OR),
+            ps(p_mpa, value, OT),
+            ps(p_mpa, value, OV),
+        ),
     };
     let t_guess = t_raw + CELSIUS_OFFSET_K;
     let region = match code as i32 {
@@ -732,7 +791,9 @@ pub fn state_hs(h_j_kg: f64, s_j_kg_k: f64) -> Result<SteamState> {
     }
     Err(Error::out_of_range(
         "enthalpy",
-        format!("no IF97 state with h = {h_j_kg} J/kg and s = {s_j_kg_k} J/(kg K) within 611.213 Pa..100 MPa"),
+        format!(
+            "no IF97 state with h = {h_j_kg} J/kg and s = {s_j_kg_k} J/(kg K) within 611.213 Pa..100 MPa"
+        ),
     ))
 }
 
@@ -743,7 +804,10 @@ pub fn state_t_rho(t: Temperature, rho_kg_m3: f64) -> Result<SteamState> {
     let t_k = t.kelvin();
     let rho = finite_input("density", rho_kg_m3)?;
     if rho <= 0.0 {
-        return Err(Error::invalid("density", format!("{rho} kg/m3 is not positive")));
+        return Err(Error::invalid(
+            "density",
+            format!("{rho} kg/m3 is not positive"),
+        ));
     }
     if !(T_13_K..=T_B23_MAX_K).contains(&t_k) {
         return Err(Error::out_of_range(
@@ -757,7 +821,9 @@ pub fn state_t_rho(t: Temperature, rho_kg_m3: f64) -> Result<SteamState> {
     if !(p_low..=P_MAX_MPA).contains(&p_mpa) {
         return Err(Error::out_of_range(
             "density",
-            format!("{rho} kg/m3 at {t_k} K gives {p_mpa} MPa, outside region 3 ({p_low:.6} MPa..100 MPa)"),
+            format!(
+                "{rho} kg/m3 at {t_k} K gives {p_mpa} MPa, outside region 3 ({p_low:.6} MPa..100 MPa)"
+            ),
         ));
     }
     if t_k < CRITICAL_TEMPERATURE_K {
@@ -898,8 +964,8 @@ pub fn metastable_vapour_pt(p: Pressure, t: Temperature) -> Result<SteamState> {
         h: checked("enthalpy", rt * tau_g_t * 1e-3)?,
         s: checked("entropy", R_WATER * (tau_g_t - (g0 + gr)) * 1e-3)?,
         u: checked("internal_energy", rt * (tau_g_t - pi_g_p) * 1e-3)?,
-        cp: positive("cp", -R_WATER * tau * tau * (g0_tt + gr_tt) * 1e-3)?,
-        w: positive("speed_of_sound", w2)?.sqrt(),
+        cp: -R_WATER * tau * tau * (g0_tt + gr_tt) * 1e-3,
+        w: w2.sqrt(),
     };
     let (f, g) = saturation_props(p_mpa, t_s)?;
     let h_wet_limit = f.h + 0.95 * (g.h - f.h);

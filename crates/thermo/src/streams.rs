@@ -9,9 +9,10 @@ use crate::steam;
 /// Change of heat and exergy flow from inlet to outlet of a water stream, W (positive when the
 /// stream is heated), by IF97 at the stream's pressure.
 pub(crate) fn water(w: &WaterStream, dead: &DeadState) -> Result<(f64, f64)> {
-    let inlet = steam::state_pt(w.pressure, w.inlet_temperature).map_err(|e| e.within("inlet_temperature"))?;
-    let outlet =
-        steam::state_pt(w.pressure, w.outlet_temperature).map_err(|e| e.within("outlet_temperature"))?;
+    let inlet = steam::state_pt(w.pressure, w.inlet_temperature)
+        .map_err(|e| e.within("inlet_temperature"))?;
+    let outlet = steam::state_pt(w.pressure, w.outlet_temperature)
+        .map_err(|e| e.within("outlet_temperature"))?;
     let m = w.flow.kg_per_s();
     let ex_in = exergy::flow_exergy(inlet.h, inlet.s, dead)?;
     let ex_out = exergy::flow_exergy(outlet.h, outlet.s, dead)?;

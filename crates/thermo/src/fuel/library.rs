@@ -93,8 +93,12 @@ pub fn bituminous_coal() -> Fuel {
         moisture: 0.1112,
         ash: 0.0970 + 0.0029,
     };
-    Fuel::ultimate("bituminous coal (Illinois No. 6)", FuelKind::Solid, analysis)
-        .expect(LIBRARY_DATA_VALID)
+    Fuel::ultimate(
+        "bituminous coal (Illinois No. 6)",
+        FuelKind::Solid,
+        analysis,
+    )
+    .expect(LIBRARY_DATA_VALID)
 }
 
 /// Powder River Basin subbituminous coal (Montana Rosebud) as received, same NETL source as
@@ -110,8 +114,7 @@ pub fn subbituminous_coal() -> Fuel {
         moisture: 0.2577,
         ash: 0.0819 + 0.0001,
     };
-    Fuel::ultimate("subbituminous coal (PRB)", FuelKind::Solid, analysis)
-        .expect(LIBRARY_DATA_VALID)
+    Fuel::ultimate("subbituminous coal (PRB)", FuelKind::Solid, analysis).expect(LIBRARY_DATA_VALID)
 }
 
 /// Dry-basis analysis of wood: red oak sawdust, Miles et al., "Alkali deposits found in
@@ -158,11 +161,7 @@ pub fn standard_ids() -> &'static [&'static str] {
 /// A standard fuel by id (see [`standard_ids`]); `"wood"` is wood at 30 % moisture,
 /// `"wood_dry"` at 0 %.
 pub fn standard(id: &str) -> Option<Fuel> {
-    let wood_at = |m: f64| {
-        Fraction::new(m)
-            .and_then(wood)
-            .expect(LIBRARY_DATA_VALID)
-    };
+    let wood_at = |m: f64| Fraction::new(m).and_then(wood).expect(LIBRARY_DATA_VALID);
     Some(match id {
         "natural_gas" => natural_gas(),
         "methane" => methane(),
