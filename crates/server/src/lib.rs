@@ -3,3 +3,9 @@
 //!
 //! Architecture invariant: only this crate knows JSON and HTTP. Units are converted here,
 //! once, into `thermo`'s SI quantities; nothing inward sees a unit string.
+//!
+//! - [`calc`]: the calculation document (one equipment calculation in, its result out).
+//! - [`steam`]: a water/steam state from two properties given with units.
+
+pub mod calc;
+pub mod steam;

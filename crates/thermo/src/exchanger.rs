@@ -1,7 +1,8 @@
 //! First and second law of a heat exchanger between two metered streams.
 
 use crate::error::{Error, Result};
-use crate::inputs::{DeadState, ExchangerStream, HeatExchangerInputs};
+use crate::exergy::DeadStateWater;
+use crate::inputs::{ExchangerStream, HeatExchangerInputs};
 use crate::results::{HeatExchangerResult, Warning};
 use crate::streams;
 
@@ -10,7 +11,7 @@ const DUTY_IMBALANCE_WARNING: f64 = 0.05;
 
 /// Heat and exergy change (outlet − inlet) of one side, W, and its inlet and outlet
 /// temperatures, K.
-fn side(stream: &ExchangerStream, dead: &DeadState) -> Result<(f64, f64, f64, f64)> {
+fn side(stream: &ExchangerStream, dead: &DeadStateWater) -> Result<(f64, f64, f64, f64)> {
     match stream {
         ExchangerStream::Water(w) => {
             let (q, ex) = streams::water(w, dead)?;
@@ -39,7 +40,7 @@ fn side(stream: &ExchangerStream, dead: &DeadState) -> Result<(f64, f64, f64, f6
 /// side's capacity rate taken as its duty over its temperature change (so IF97 water needs no
 /// constant specific heat).
 pub fn calculate_exchanger(inputs: &HeatExchangerInputs) -> Result<HeatExchangerResult> {
-    let dead = &inputs.dead_state;
+    let dead = &DeadStateWater::new(&inputs.dead_state)?;
     let (q_hot, ex_hot, th_in, th_out) = side(&inputs.hot, dead).map_err(|e| e.within("hot"))?;
     let (q_cold, ex_cold, tc_in, tc_out) =
         side(&inputs.cold, dead).map_err(|e| e.within("cold"))?;

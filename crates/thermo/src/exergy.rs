@@ -111,11 +111,33 @@ pub fn fuel_chemical_exergy(fuel: &Fuel, dead: &DeadState) -> Result<f64> {
     }
 }
 
-/// Flow exergy of water or steam, J/kg: (h − h0) − T0 (s − s0), with h0 and s0 of liquid
-/// water at the dead state (IF97).
-pub fn flow_exergy(h: f64, s: f64, dead: &DeadState) -> Result<f64> {
-    let d = steam::state_pt(dead.pressure, dead.temperature).map_err(|e| e.within("dead_state"))?;
-    Ok((h - d.h) - dead.temperature.kelvin() * (s - d.s))
+/// Liquid water at the dead state, the zero of the flow exergy of water and steam.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadStateWater {
+    /// Dead-state temperature, K.
+    pub t0: f64,
+    h0: f64,
+    s0: f64,
+}
+
+impl DeadStateWater {
+    /// Liquid water at the dead state's temperature and pressure (IF97).
+    pub fn new(dead: &DeadState) -> Result<Self> {
+        let p = dead.pressure;
+        let t = dead.temperature;
+        let field = |e: Error| e.within("dead_state");
+        Ok(Self {
+            t0: t.kelvin(),
+            h0: steam::enthalpy_pt(p, t).map_err(field)?,
+            s0: steam::entropy_pt(p, t).map_err(field)?,
+        })
+    }
+
+    /// Flow exergy of water or steam of enthalpy `h`, J/kg, and entropy `s`, J/(kg K):
+    /// (h − h0) − T0 (s − s0), J/kg.
+    pub fn flow_exergy(&self, h: f64, s: f64) -> f64 {
+        (h - self.h0) - self.t0 * (s - self.s0)
+    }
 }
 
 /// Thermomechanical exergy of an ideal-gas mixture at `t` and the dead-state pressure, J:

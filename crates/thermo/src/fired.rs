@@ -8,13 +8,13 @@
 
 use crate::combustion::{self, CombustionInputs, FlueGas};
 use crate::error::{Error, Result};
-use crate::exergy;
+use crate::exergy::{self, DeadStateWater};
 use crate::fuel::{Fuel, FuelKind, GasComponent};
 use crate::inputs::{
-    Blowdown, DeadState, FiredInputs, SteamCondition, SteamOutput, SurfaceLoss, SurfaceMeasurement,
+    Blowdown, FiredInputs, SteamCondition, SteamOutput, SurfaceLoss, SurfaceMeasurement,
     UsefulOutput,
 };
-use crate::quantity::{Pressure, Temperature};
+use crate::quantity::{Fraction, Pressure, Temperature};
 use crate::results::{
     CombustionSummary, Credit, CreditKind, ExergyLossKind, ExergyResult, FiredResult, Loss,
     LossKind, OnBasis, Warning,
@@ -133,7 +133,8 @@ pub fn calculate_fired(inputs: &FiredInputs) -> Result<FiredResult> {
         hhv: m_fuel * fuel.hhv(),
         lhv: m_fuel * fuel.lhv(),
     };
-    let output = useful_output(&inputs.output, &inputs.dead_state)?;
+    let dead_water = DeadStateWater::new(&inputs.dead_state)?;
+    let output = useful_output(&inputs.output, &dead_water)?;
     let surface = surface_loss(&inputs.surface)?;
     let credits_w = credits(inputs, flue, t_ref, &mut warnings)?;
 
@@ -334,9 +335,15 @@ struct Output {
     blowdown_exergy: f64,
 }
 
-fn useful_output(output: &UsefulOutput, dead: &DeadState) -> Result<Output> {
+fn useful_output(output: &UsefulOutput, dead: &DeadStateWater) -> Result<Output> {
     let stream = |heat_exergy: Result<(f64, f64)>| {
         let (heat, exergy) = heat_exergy.map_err(|e| e.within("output"))?;
+        if heat <= 0.0 {
+            return Err(Error::inconsistent(
+                "output.outlet_temperature",
+                "is not above the inlet temperature: the stream gains no heat",
+            ));
+        }
         Ok(Output {
             heat,
             exergy,
@@ -352,7 +359,7 @@ fn useful_output(output: &UsefulOutput, dead: &DeadState) -> Result<Output> {
             let heat = m.duty.watts();
             Ok(Output {
                 heat,
-                exergy: heat * exergy::carnot_factor(m.delivery_temperature, dead),
+                exergy: heat * (1.0 - dead.t0 / m.delivery_temperature.kelvin()),
                 blowdown_loss: 0.0,
                 blowdown_exergy: 0.0,
             })
@@ -361,10 +368,10 @@ fn useful_output(output: &UsefulOutput, dead: &DeadState) -> Result<Output> {
 }
 
 /// Steam raised from feedwater, and the blowdown leaving as saturated liquid at drum pressure.
-fn steam_output(s: &SteamOutput, dead: &DeadState) -> Result<Output> {
+fn steam_output(s: &SteamOutput, dead: &DeadStateWater) -> Result<Output> {
     let p = s.steam_pressure;
     let t_sat = steam::saturation_temperature(p).map_err(|e| e.within("steam_pressure"))?;
-    let steam_state = match s.steam_condition {
+    let (h_steam, s_steam) = match s.steam_condition {
         SteamCondition::Superheated(t) => {
             if t.kelvin() <= t_sat.kelvin() {
                 return Err(Error::inconsistent(
@@ -377,16 +384,23 @@ fn steam_output(s: &SteamOutput, dead: &DeadState) -> Result<Output> {
                     ),
                 ));
             }
-            steam::state_pt(p, t).map_err(|e| e.within("steam_temperature"))?
+            let field = |e: Error| e.within("steam_temperature");
+            (
+                steam::enthalpy_pt(p, t).map_err(field)?,
+                steam::entropy_pt(p, t).map_err(field)?,
+            )
         }
         SteamCondition::Saturated { quality } => {
-            steam::state_px(p, quality).map_err(|e| e.within("steam_quality"))?
+            steam::hs_px(p, quality).map_err(|e| e.within("steam_quality"))?
         }
     };
     let p_fw = s.feedwater_pressure.unwrap_or(p);
     let t_fw = s.feedwater_temperature;
-    let t_sat_fw =
-        steam::saturation_temperature(p_fw).map_err(|e| e.within("feedwater_pressure"))?;
+    let t_sat_fw = if p_fw == p {
+        t_sat
+    } else {
+        steam::saturation_temperature(p_fw).map_err(|e| e.within("feedwater_pressure"))?
+    };
     if t_fw.kelvin() >= t_sat_fw.kelvin() {
         return Err(Error::inconsistent(
             "feedwater_temperature",
@@ -398,7 +412,9 @@ fn steam_output(s: &SteamOutput, dead: &DeadState) -> Result<Output> {
             ),
         ));
     }
-    let feedwater = steam::state_pt(p_fw, t_fw).map_err(|e| e.within("feedwater_temperature"))?;
+    let field = |e: Error| e.within("feedwater_temperature");
+    let h_fw = steam::enthalpy_pt(p_fw, t_fw).map_err(field)?;
+    let ex_fw = dead.flow_exergy(h_fw, steam::entropy_pt(p_fw, t_fw).map_err(field)?);
     let m_steam = s.steam_flow.kg_per_s();
     let m_blowdown = match s.blowdown {
         Blowdown::None => 0.0,
@@ -413,14 +429,20 @@ fn steam_output(s: &SteamOutput, dead: &DeadState) -> Result<Output> {
             m_steam * f.value() / (1.0 - f.value())
         }
     };
-    let drum_water = steam::saturated_liquid(p).map_err(|e| e.within("steam_pressure"))?;
-    let ex = |state: &steam::SteamState| exergy::flow_exergy(state.h, state.s, dead);
-    let ex_fw = ex(&feedwater)?;
+    let (h_drum, s_drum) = if m_blowdown > 0.0 {
+        steam::hs_px(p, Fraction::new(0.0)?).map_err(|e| e.within("steam_pressure"))?
+    } else {
+        (h_fw, 0.0)
+    };
     Ok(Output {
-        heat: m_steam * (steam_state.h - feedwater.h),
-        exergy: m_steam * (ex(&steam_state)? - ex_fw),
-        blowdown_loss: m_blowdown * (drum_water.h - feedwater.h),
-        blowdown_exergy: m_blowdown * (ex(&drum_water)? - ex_fw),
+        heat: m_steam * (h_steam - h_fw),
+        exergy: m_steam * (dead.flow_exergy(h_steam, s_steam) - ex_fw),
+        blowdown_loss: m_blowdown * (h_drum - h_fw),
+        blowdown_exergy: if m_blowdown > 0.0 {
+            m_blowdown * (dead.flow_exergy(h_drum, s_drum) - ex_fw)
+        } else {
+            0.0
+        },
     })
 }
 

@@ -571,6 +571,26 @@ pub fn state_px(p: Pressure, x: Fraction) -> Result<SteamState> {
     build_two_phase(p_mpa, t_sat_k(p_mpa)?, x.value())
 }
 
+/// Specific enthalpy, J/kg, and entropy, J/(kg K), of the two-phase state at p and quality x,
+/// without building a state (hot loops). Below 623.15 K four `seuif97` calls; above, through
+/// the region-3 density solve of [`state_px`].
+pub fn hs_px(p: Pressure, x: Fraction) -> Result<(f64, f64)> {
+    let p_mpa = p.megapascal();
+    check_saturation_pressure(p_mpa)?;
+    let t_k = t_sat_k(p_mpa)?;
+    if p_mpa > P_S623_MPA {
+        let state = build_two_phase(p_mpa, t_k, x.value())?;
+        return Ok((state.h, state.s));
+    }
+    let t_c = celsius(t_k);
+    let h_f = checked("enthalpy", pt(p_mpa, t_c, (OH, 1)))?;
+    let s_f = checked("entropy", pt(p_mpa, t_c, (OS, 1)))?;
+    let h_g = checked("enthalpy", pt(p_mpa, t_c, (OH, 2)))?;
+    let s_g = checked("entropy", pt(p_mpa, t_c, (OS, 2)))?;
+    let x = x.value();
+    Ok(((h_f + x * (h_g - h_f)) * 1e3, (s_f + x * (s_g - s_f)) * 1e3))
+}
+
 /// Two-phase state at temperature t and quality x (kg vapour/kg mixture).
 pub fn state_tx(t: Temperature, x: Fraction) -> Result<SteamState> {
     let t_k = t.kelvin();

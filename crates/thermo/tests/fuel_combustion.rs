@@ -502,5 +502,9 @@ fn latent_heat_constant_matches_if97() {
     let t = Temperature::from_celsius(25.0).unwrap();
     let vapour = thermo::steam::state_tx(t, frac(1.0)).unwrap();
     let liquid = thermo::steam::state_tx(t, frac(0.0)).unwrap();
-    assert!(rel(vapour.h - liquid.h, fuel::H_FG_25C) < 1e-4, "{}", vapour.h - liquid.h);
+    assert!(
+        rel(vapour.h - liquid.h, fuel::H_FG_25C) < 1e-4,
+        "{}",
+        vapour.h - liquid.h
+    );
 }

@@ -1,7 +1,7 @@
 //! The input document converted, once, into `thermo`'s SI inputs and stated uncertainties.
 
 use thermo::combustion::O2Basis as ThermoO2Basis;
-use thermo::fuel::{self, DryAnalysis, Fuel, FuelKind as ThermoFuelKind, GasComponent};
+use thermo::fuel::{self, DryAnalysis, Fuel, FuelKind as ThermoFuelKind, GasComponent, StatedHeatingValue};
 use thermo::inputs::{
     Blowdown as ThermoBlowdown, CombustionAir as ThermoCombustionAir, DeadState as ThermoDeadState,
     EquipmentInputs, ExchangerStream, FiredInputs, FiredKind, FlueGasMeasurement,
@@ -539,61 +539,25 @@ fn fired(
     ))
 }
 
-/// The fuel, and the document path of its stated heating value (for uncertainty messages).
+/// The fuel, and the document path of its heating value (for uncertainty messages).
 fn fuel(reader: &mut Reader, spec: &FuelSpec) -> Result<(Fuel, &'static str), BoundaryError> {
-    let base = match (&spec.standard, spec.kind) {
+    let stated = match (&spec.hhv, &spec.lhv) {
         (Some(_), Some(_)) => {
             return Err(BoundaryError::invalid(
-                "fuel.kind",
-                "a standard fuel has its own kind: give `standard` or a custom fuel, not both",
+                "fuel.lhv",
+                "state one heating value: the other follows from the latent heat of the water \
+                 the fuel forms and carries",
             ));
         }
-        (Some(standard), None) => {
-            for (present, path) in [
-                (spec.composition_mol_percent.is_some(), "fuel.composition_mol_percent"),
-                (spec.ultimate_analysis_mass_percent.is_some(), "fuel.ultimate_analysis_mass_percent"),
-                (spec.basis.is_some(), "fuel.basis"),
-                (spec.moisture.is_some(), "fuel.moisture"),
-            ] {
-                if present {
-                    return Err(BoundaryError::invalid(
-                        path,
-                        "does not apply to a standard fuel, whose composition is fixed",
-                    ));
-                }
-            }
-            let fuel = fuel::standard(standard.id()).ok_or_else(|| {
-                BoundaryError::invalid("fuel.standard", format!("\"{}\" is not in the fuel library", standard.id()))
-            })?;
-            match &spec.name {
-                Some(name) => rename_fuel(fuel, name)?,
-                None => fuel,
-            }
-        }
-        (None, None) => {
-            return Err(BoundaryError::invalid(
-                "fuel.kind",
-                "is required for a custom fuel (gas, liquid or solid); or name a `standard` fuel",
-            ));
-        }
-        (None, Some(kind)) => custom_fuel(reader, spec, kind)?,
-    };
-    match (&spec.hhv, &spec.lhv) {
-        (Some(_), Some(_)) => Err(BoundaryError::invalid(
-            "fuel.lhv",
-            "state one heating value: the other follows from the latent heat of the water the \
-             fuel forms and carries",
-        )),
-        (Some(q), None) => {
-            let hhv = reader.read(q, "fuel.hhv", Some(InputId::FuelHeatingValue))?;
-            let fuel = base.with_stated_hhv(hhv).map_err(|e| BoundaryError::at("fuel.hhv", &e))?;
-            Ok((fuel, "fuel.hhv"))
-        }
+        (Some(q), None) => Some(StatedHeatingValue::Gross(reader.read(
+            q,
+            "fuel.hhv",
+            Some(InputId::FuelHeatingValue),
+        )?)),
         (None, Some(q)) => {
             let lhv = reader.read(q, "fuel.lhv", Some(InputId::FuelHeatingValue))?;
-            let fuel = base.with_stated_lhv(lhv).map_err(|e| BoundaryError::at("fuel.lhv", &e))?;
             // Thermo varies the HHV; the LHV's absolute uncertainty is the HHV's, since the
-            // two differ by a constant latent heat.
+            // two differ by the fixed latent heat of the fuel's water.
             if let Some(last) = reader.stated.last_mut() {
                 if let (InputId::FuelHeatingValue, UncertaintySpec::Relative(r)) =
                     (last.uncertainty.input, last.uncertainty.expanded)
@@ -601,98 +565,132 @@ fn fuel(reader: &mut Reader, spec: &FuelSpec) -> Result<(Fuel, &'static str), Bo
                     last.uncertainty.expanded = UncertaintySpec::Absolute(r * lhv);
                 }
             }
-            Ok((fuel, "fuel.lhv"))
+            Some(StatedHeatingValue::Net(lhv))
         }
-        (None, None) => Ok((base, "fuel.hhv")),
-    }
-}
-
-/// A library fuel under the user's name: rebuilt with the same composition and heating value.
-fn rename_fuel(fuel: Fuel, name: &str) -> Result<Fuel, BoundaryError> {
-    let named = match fuel.mole_fractions() {
-        Some(x) => {
-            let composition: Vec<(GasComponent, f64)> =
-                GasComponent::ALL.iter().copied().zip(x.iter().copied()).filter(|(_, f)| *f > 0.0).collect();
-            Fuel::gas(name, &composition)
-        }
-        None => {
-            let e = fuel.elemental();
-            let analysis = fuel::UltimateAnalysis {
-                carbon: e.c,
-                hydrogen: e.h,
-                oxygen: e.o,
-                nitrogen: e.n,
-                sulfur: e.s,
-                moisture: e.moisture,
-                ash: e.ash,
-            };
-            Fuel::ultimate_stated(name, fuel.kind(), analysis, fuel::StatedHeatingValue::Gross(fuel.hhv()))
-        }
+        (None, None) => None,
     };
-    named.map_err(|e| BoundaryError::within("fuel", &e))
-}
-
-fn custom_fuel(reader: &mut Reader, spec: &FuelSpec, kind: FuelKind) -> Result<Fuel, BoundaryError> {
-    let name = spec
-        .name
-        .as_deref()
-        .ok_or_else(|| BoundaryError::invalid("fuel.name", "is required for a custom fuel"))?;
-    match kind {
-        FuelKind::Gas => {
-            for (present, path) in [
+    let path = match stated {
+        Some(StatedHeatingValue::Net(_)) => "fuel.lhv",
+        _ => "fuel.hhv",
+    };
+    let with_stated = |fuel: Fuel| match stated {
+        None => Ok(fuel),
+        Some(StatedHeatingValue::Gross(v)) => fuel.with_stated_hhv(v),
+        Some(StatedHeatingValue::Net(v)) => fuel.with_stated_lhv(v),
+    };
+    let fuel = match (&spec.standard, spec.kind) {
+        (Some(_), Some(_)) => {
+            return Err(BoundaryError::invalid(
+                "fuel.kind",
+                "a standard fuel has its own kind: give `standard` or a custom fuel, not both",
+            ));
+        }
+        (Some(standard), None) => {
+            for (present, field) in [
+                (spec.name.is_some(), "fuel.name"),
+                (spec.composition_mol_percent.is_some(), "fuel.composition_mol_percent"),
                 (spec.ultimate_analysis_mass_percent.is_some(), "fuel.ultimate_analysis_mass_percent"),
                 (spec.basis.is_some(), "fuel.basis"),
                 (spec.moisture.is_some(), "fuel.moisture"),
             ] {
                 if present {
                     return Err(BoundaryError::invalid(
-                        path,
-                        "does not apply to a gas, which is defined by composition_mol_percent",
+                        field,
+                        "does not apply to a standard fuel, whose name and composition are fixed",
                     ));
                 }
             }
-            let composition = spec.composition_mol_percent.as_ref().ok_or_else(|| {
-                BoundaryError::invalid("fuel.composition_mol_percent", "is required for a gaseous fuel")
+            let fuel = fuel::standard(standard.id()).ok_or_else(|| {
+                BoundaryError::invalid(
+                    "fuel.standard",
+                    format!("\"{}\" is not in the fuel library", standard.id()),
+                )
             })?;
-            let mut fractions = Vec::new();
-            for ((name, percent), component) in composition.entries().into_iter().zip(GasComponent::ALL) {
-                if let Some(p) = percent {
-                    if !(p.is_finite() && (0.0..=100.0).contains(&p)) {
-                        return Err(BoundaryError::invalid(
-                            format!("fuel.composition_mol_percent.{name}"),
-                            format!("{p} is not a mole percentage in 0..100"),
-                        ));
-                    }
-                    fractions.push((component, p / 100.0));
-                }
-            }
-            Fuel::gas(name, &fractions).map_err(|e| BoundaryError::within("fuel.composition_mol_percent", &e))
+            with_stated(fuel).map_err(|e| BoundaryError::at(path, &e))?
         }
-        FuelKind::Liquid | FuelKind::Solid => {
-            if spec.composition_mol_percent.is_some() {
+        (None, None) => {
+            return Err(BoundaryError::invalid(
+                "fuel.kind",
+                "is required for a custom fuel (gas, liquid or solid); or name a `standard` fuel",
+            ));
+        }
+        (None, Some(FuelKind::Gas)) => {
+            let gas = gas_fuel(spec)?;
+            with_stated(gas).map_err(|e| BoundaryError::at(path, &e))?
+        }
+        (None, Some(kind)) => analysed_fuel(reader, spec, kind, stated)?,
+    };
+    Ok((fuel, path))
+}
+
+fn fuel_name(spec: &FuelSpec) -> Result<&str, BoundaryError> {
+    spec.name
+        .as_deref()
+        .ok_or_else(|| BoundaryError::invalid("fuel.name", "is required for a custom fuel"))
+}
+
+fn gas_fuel(spec: &FuelSpec) -> Result<Fuel, BoundaryError> {
+    let name = fuel_name(spec)?;
+    for (present, path) in [
+        (spec.ultimate_analysis_mass_percent.is_some(), "fuel.ultimate_analysis_mass_percent"),
+        (spec.basis.is_some(), "fuel.basis"),
+        (spec.moisture.is_some(), "fuel.moisture"),
+    ] {
+        if present {
+            return Err(BoundaryError::invalid(
+                path,
+                "does not apply to a gas, which is defined by composition_mol_percent",
+            ));
+        }
+    }
+    let composition = spec.composition_mol_percent.as_ref().ok_or_else(|| {
+        BoundaryError::invalid("fuel.composition_mol_percent", "is required for a gaseous fuel")
+    })?;
+    let mut fractions = Vec::new();
+    for ((name, percent), component) in composition.entries().into_iter().zip(GasComponent::ALL) {
+        if let Some(p) = percent {
+            if !(p.is_finite() && (0.0..=100.0).contains(&p)) {
                 return Err(BoundaryError::invalid(
-                    "fuel.composition_mol_percent",
-                    "does not apply to a liquid or solid fuel, defined by its ultimate analysis",
+                    format!("fuel.composition_mol_percent.{name}"),
+                    format!("{p} is not a mole percentage in 0..100"),
                 ));
             }
-            let path = "fuel.ultimate_analysis_mass_percent";
-            let ua = spec
-                .ultimate_analysis_mass_percent
-                .as_ref()
-                .ok_or_else(|| BoundaryError::invalid(path, "is required for a liquid or solid fuel"))?;
-            let basis = spec.basis.ok_or_else(|| {
-                BoundaryError::invalid("fuel.basis", "is required with an ultimate analysis: as_fired or dry")
-            })?;
-            let analysis = analysis(reader, ua, basis, spec.moisture.as_ref())?;
-            let thermo_kind = if kind == FuelKind::Liquid { ThermoFuelKind::Liquid } else { ThermoFuelKind::Solid };
-            if spec.hhv.is_some() || spec.lhv.is_some() {
-                // The stated value replaces the correlation, which then need not apply.
-                Fuel::ultimate_stated(name, thermo_kind, analysis, fuel::StatedHeatingValue::Gross(1.0))
-            } else {
-                Fuel::ultimate(name, thermo_kind, analysis)
-            }
-            .map_err(|e| BoundaryError::within(path, &e))
+            fractions.push((component, p / 100.0));
         }
+    }
+    Fuel::gas(name, &fractions).map_err(|e| BoundaryError::within("fuel.composition_mol_percent", &e))
+}
+
+fn analysed_fuel(
+    reader: &mut Reader,
+    spec: &FuelSpec,
+    kind: FuelKind,
+    stated: Option<StatedHeatingValue>,
+) -> Result<Fuel, BoundaryError> {
+    let name = fuel_name(spec)?;
+    if spec.composition_mol_percent.is_some() {
+        return Err(BoundaryError::invalid(
+            "fuel.composition_mol_percent",
+            "does not apply to a liquid or solid fuel, defined by its ultimate analysis",
+        ));
+    }
+    let path = "fuel.ultimate_analysis_mass_percent";
+    let ua = spec
+        .ultimate_analysis_mass_percent
+        .as_ref()
+        .ok_or_else(|| BoundaryError::invalid(path, "is required for a liquid or solid fuel"))?;
+    let basis = spec.basis.ok_or_else(|| {
+        BoundaryError::invalid("fuel.basis", "is required with an ultimate analysis: as_fired or dry")
+    })?;
+    let analysis = analysis(reader, ua, basis, spec.moisture.as_ref())?;
+    let thermo_kind = if kind == FuelKind::Liquid { ThermoFuelKind::Liquid } else { ThermoFuelKind::Solid };
+    match stated {
+        // A stated value replaces the correlation, whose validity range then does not matter.
+        Some(v) => Fuel::ultimate_stated(name, thermo_kind, analysis, v).map_err(|e| {
+            let at = if matches!(v, StatedHeatingValue::Net(_)) { "fuel.lhv" } else { "fuel.hhv" };
+            if matches!(e.field(), "hhv" | "lhv") { BoundaryError::at(at, &e) } else { BoundaryError::within(path, &e) }
+        }),
+        None => Fuel::ultimate(name, thermo_kind, analysis).map_err(|e| BoundaryError::within(path, &e)),
     }
 }
 

@@ -82,6 +82,13 @@ impl BoundaryError {
         &self.reason
     }
 
+    /// The same error with `suffix` appended to its reason (a hint).
+    #[must_use]
+    pub fn with_reason_suffix(mut self, suffix: &str) -> Self {
+        self.reason.push_str(suffix);
+        self
+    }
+
     /// The same error with its path replaced.
     #[must_use]
     pub fn with_path(mut self, path: impl Into<String>) -> Self {
