@@ -108,7 +108,8 @@ pub fn state(q: &SteamQuery) -> Result<SteamDocument, BoundaryError> {
     let h = |text: &str| value::<kind::SpecificEnergy>(text, "--h");
     let s = |text: &str| value::<kind::SpecificHeat>(text, "--s");
     let x = |text: &str| {
-        Fraction::new(value::<kind::Fraction>(text, "--x")?).map_err(|e| BoundaryError::at("--x", &e))
+        Fraction::new(value::<kind::Fraction>(text, "--x")?)
+            .map_err(|e| BoundaryError::at("--x", &e))
     };
     let state = match (&q.p, &q.t, &q.h, &q.s, &q.x) {
         (Some(pv), Some(tv), None, None, None) => steam::state_pt(p(pv)?, t(tv)?),

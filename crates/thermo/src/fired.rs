@@ -14,7 +14,7 @@ use crate::inputs::{
     Blowdown, FiredInputs, SteamCondition, SteamOutput, SurfaceLoss, SurfaceMeasurement,
     UsefulOutput,
 };
-use crate::quantity::{Fraction, Pressure, Temperature};
+use crate::quantity::{Pressure, Temperature};
 use crate::results::{
     CombustionSummary, Credit, CreditKind, ExergyLossKind, ExergyResult, FiredResult, Loss,
     LossKind, OnBasis, Warning,
@@ -371,6 +371,7 @@ fn useful_output(output: &UsefulOutput, dead: &DeadStateWater) -> Result<Output>
 fn steam_output(s: &SteamOutput, dead: &DeadStateWater) -> Result<Output> {
     let p = s.steam_pressure;
     let t_sat = steam::saturation_temperature(p).map_err(|e| e.within("steam_pressure"))?;
+    let saturation = steam::saturation_hs(p).map_err(|e| e.within("steam_pressure"))?;
     let (h_steam, s_steam) = match s.steam_condition {
         SteamCondition::Superheated(t) => {
             if t.kelvin() <= t_sat.kelvin() {
@@ -391,7 +392,9 @@ fn steam_output(s: &SteamOutput, dead: &DeadStateWater) -> Result<Output> {
             )
         }
         SteamCondition::Saturated { quality } => {
-            steam::hs_px(p, quality).map_err(|e| e.within("steam_quality"))?
+            let [(h_f, s_f), (h_g, s_g)] = saturation;
+            let x = quality.value();
+            (h_f + x * (h_g - h_f), s_f + x * (s_g - s_f))
         }
     };
     let p_fw = s.feedwater_pressure.unwrap_or(p);
@@ -429,20 +432,12 @@ fn steam_output(s: &SteamOutput, dead: &DeadStateWater) -> Result<Output> {
             m_steam * f.value() / (1.0 - f.value())
         }
     };
-    let (h_drum, s_drum) = if m_blowdown > 0.0 {
-        steam::hs_px(p, Fraction::new(0.0)?).map_err(|e| e.within("steam_pressure"))?
-    } else {
-        (h_fw, 0.0)
-    };
+    let (h_drum, s_drum) = saturation[0];
     Ok(Output {
         heat: m_steam * (h_steam - h_fw),
         exergy: m_steam * (dead.flow_exergy(h_steam, s_steam) - ex_fw),
         blowdown_loss: m_blowdown * (h_drum - h_fw),
-        blowdown_exergy: if m_blowdown > 0.0 {
-            m_blowdown * (dead.flow_exergy(h_drum, s_drum) - ex_fw)
-        } else {
-            0.0
-        },
+        blowdown_exergy: m_blowdown * (dead.flow_exergy(h_drum, s_drum) - ex_fw),
     })
 }
 

@@ -571,24 +571,33 @@ pub fn state_px(p: Pressure, x: Fraction) -> Result<SteamState> {
     build_two_phase(p_mpa, t_sat_k(p_mpa)?, x.value())
 }
 
-/// Specific enthalpy, J/kg, and entropy, J/(kg K), of the two-phase state at p and quality x,
-/// without building a state (hot loops). Below 623.15 K four `seuif97` calls; above, through
-/// the region-3 density solve of [`state_px`].
-pub fn hs_px(p: Pressure, x: Fraction) -> Result<(f64, f64)> {
+/// Enthalpy, J/kg, and entropy, J/(kg K), of saturated liquid and saturated vapour at p,
+/// `[(h', s'), (h'', s'')]`, without building states (hot loops). Below 623.15 K four
+/// `seuif97` calls; above, through the region-3 density solve.
+pub fn saturation_hs(p: Pressure) -> Result<[(f64, f64); 2]> {
     let p_mpa = p.megapascal();
     check_saturation_pressure(p_mpa)?;
     let t_k = t_sat_k(p_mpa)?;
-    if p_mpa > P_S623_MPA {
-        let state = build_two_phase(p_mpa, t_k, x.value())?;
-        return Ok((state.h, state.s));
-    }
-    let t_c = celsius(t_k);
-    let h_f = checked("enthalpy", pt(p_mpa, t_c, (OH, 1)))?;
-    let s_f = checked("entropy", pt(p_mpa, t_c, (OS, 1)))?;
-    let h_g = checked("enthalpy", pt(p_mpa, t_c, (OH, 2)))?;
-    let s_g = checked("entropy", pt(p_mpa, t_c, (OS, 2)))?;
+    let (f, g) = if p_mpa > P_S623_MPA {
+        let (f, g) = saturation_props(p_mpa, t_k)?;
+        ((f.h, f.s), (g.h, g.s))
+    } else {
+        let t_c = celsius(t_k);
+        let value = |field, id| checked(field, pt(p_mpa, t_c, id));
+        (
+            (value("enthalpy", (OH, 1))?, value("entropy", (OS, 1))?),
+            (value("enthalpy", (OH, 2))?, value("entropy", (OS, 2))?),
+        )
+    };
+    Ok([(f.0 * 1e3, f.1 * 1e3), (g.0 * 1e3, g.1 * 1e3)])
+}
+
+/// Enthalpy, J/kg, and entropy, J/(kg K), of the two-phase state at p and quality x, without
+/// building a state (hot loops).
+pub fn hs_px(p: Pressure, x: Fraction) -> Result<(f64, f64)> {
+    let [(h_f, s_f), (h_g, s_g)] = saturation_hs(p)?;
     let x = x.value();
-    Ok(((h_f + x * (h_g - h_f)) * 1e3, (s_f + x * (s_g - s_f)) * 1e3))
+    Ok((h_f + x * (h_g - h_f), s_f + x * (s_g - s_f)))
 }
 
 /// Two-phase state at temperature t and quality x (kg vapour/kg mixture).

@@ -53,8 +53,7 @@ const MINUTE_S: f64 = 60.0;
 const HOUR_S: f64 = 3_600.0;
 /// Day, s.
 const DAY_S: f64 = 86_400.0;
-/// Molar gas constant, J/(mol K), exact since the 2019 SI (CODATA 2018).
-const GAS_CONSTANT: f64 = 8.314_462_618;
+const GAS_CONSTANT: f64 = crate::species::R_UNIVERSAL;
 /// Moles of ideal gas in one normal cubic metre, 0 °C and 101.325 kPa (DIN 1343).
 const NORMAL_M3_MOL: f64 = STANDARD_ATMOSPHERE_PA / (GAS_CONSTANT * CELSIUS_OFFSET_K);
 /// Moles of ideal gas in one standard cubic metre, 15 °C and 101.325 kPa (ISO 13443).

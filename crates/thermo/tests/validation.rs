@@ -5,7 +5,7 @@
 //! source publishes them (in its units), and the expected values with a tolerance and the
 //! reason for that tolerance. This file only converts the published inputs to SI, runs the
 //! calculation and compares through one `check` helper; no expected value is written here.
-//! The comparison table is printed (`--nocapture`) for docs/methods-parts/90-validation.md.
+//! The comparison table is printed (`--nocapture`) for docs/VALIDATION.md.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

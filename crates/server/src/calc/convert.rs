@@ -1,7 +1,9 @@
 //! The input document converted, once, into `thermo`'s SI inputs and stated uncertainties.
 
 use thermo::combustion::O2Basis as ThermoO2Basis;
-use thermo::fuel::{self, DryAnalysis, Fuel, FuelKind as ThermoFuelKind, GasComponent, StatedHeatingValue};
+use thermo::fuel::{
+    self, DryAnalysis, Fuel, FuelKind as ThermoFuelKind, GasComponent, StatedHeatingValue,
+};
 use thermo::inputs::{
     Blowdown as ThermoBlowdown, CombustionAir as ThermoCombustionAir, DeadState as ThermoDeadState,
     EquipmentInputs, ExchangerStream, FiredInputs, FiredKind, FlueGasMeasurement,
@@ -85,7 +87,10 @@ impl Converted {
             if thermo_field == *prefix {
                 return path.clone();
             }
-            if let Some(rest) = thermo_field.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) {
+            if let Some(rest) = thermo_field
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix('.'))
+            {
                 return format!("{path}.{rest}");
             }
         }
@@ -143,7 +148,12 @@ impl Reader {
         Ok(value)
     }
 
-    fn read<K: Kind>(&mut self, q: &Q<K>, path: &str, id: Option<InputId>) -> Result<f64, BoundaryError> {
+    fn read<K: Kind>(
+        &mut self,
+        q: &Q<K>,
+        path: &str,
+        id: Option<InputId>,
+    ) -> Result<f64, BoundaryError> {
         self.read_scaled(q, path, id, &|_, si| Ok(si))
     }
 
@@ -154,7 +164,7 @@ impl Reader {
         id: Option<InputId>,
     ) -> Result<Temperature, BoundaryError> {
         let si = self.read(q, path, id)?;
-        Temperature::from_kelvin(si).map_err(|e| BoundaryError::at(path, &e))
+        Temperature::from_kelvin(si).map_err(|e| refused(q, path, &e))
     }
 
     fn pressure(
@@ -164,7 +174,7 @@ impl Reader {
         id: Option<InputId>,
     ) -> Result<Pressure, BoundaryError> {
         let si = self.read(q, path, id)?;
-        Pressure::from_pascal(si).map_err(|e| BoundaryError::at(path, &e))
+        Pressure::from_pascal(si).map_err(|e| refused(q, path, &e))
     }
 
     fn mass_flow(
@@ -174,7 +184,7 @@ impl Reader {
         id: Option<InputId>,
     ) -> Result<MassFlow, BoundaryError> {
         let si = self.read(q, path, id)?;
-        MassFlow::from_kg_per_s(si).map_err(|e| BoundaryError::at(path, &e))
+        MassFlow::from_kg_per_s(si).map_err(|e| refused(q, path, &e))
     }
 
     fn power(
@@ -184,7 +194,7 @@ impl Reader {
         id: Option<InputId>,
     ) -> Result<Power, BoundaryError> {
         let si = self.read(q, path, id)?;
-        Power::from_watts(si).map_err(|e| BoundaryError::at(path, &e))
+        Power::from_watts(si).map_err(|e| refused(q, path, &e))
     }
 
     fn fraction(
@@ -200,31 +210,59 @@ impl Reader {
             } else {
                 String::new()
             };
-            BoundaryError::at(path, &e).with_reason_suffix(&hint)
+            refused(q, path, &e).with_reason_suffix(&hint)
         })
     }
 
     /// A positive finite SI value (area, velocity, specific heat), refused otherwise.
-    fn positive_or_zero<K: Kind>(&mut self, q: &Q<K>, path: &str, id: Option<InputId>) -> Result<f64, BoundaryError> {
+    fn positive_or_zero<K: Kind>(
+        &mut self,
+        q: &Q<K>,
+        path: &str,
+        id: Option<InputId>,
+    ) -> Result<f64, BoundaryError> {
         let si = self.read(q, path, id)?;
         if si.is_finite() && si >= 0.0 {
             Ok(si)
         } else {
-            Err(BoundaryError::invalid(path, format!("{si} {} is negative", K::DIMENSIONS[0].si_unit())))
+            Err(BoundaryError::invalid(
+                path,
+                format!("{si} {} is negative", K::DIMENSIONS[0].si_unit()),
+            ))
         }
     }
 
-    fn specific_heat(&mut self, q: &Q<kind::SpecificHeat>, path: &str) -> Result<f64, BoundaryError> {
+    fn specific_heat(
+        &mut self,
+        q: &Q<kind::SpecificHeat>,
+        path: &str,
+    ) -> Result<f64, BoundaryError> {
         let si = self.read(q, path, None)?;
         if si.is_finite() && si > 0.0 {
             Ok(si)
         } else {
-            Err(BoundaryError::invalid(path, format!("{si} J/(kg K) is not a positive specific heat")))
+            Err(BoundaryError::invalid(
+                path,
+                format!("{si} J/(kg K) is not a positive specific heat"),
+            ))
         }
     }
 }
 
-fn required<'a, T>(value: &'a Option<T>, path: &str, equipment: EquipmentType) -> Result<&'a T, BoundaryError> {
+/// A value refused by a quantity constructor, shown as the user wrote it.
+fn refused<K: Kind>(q: &Q<K>, path: &str, e: &thermo::Error) -> BoundaryError {
+    BoundaryError::new(
+        BoundaryError::at(path, e).kind(),
+        path,
+        format!("{}: {}", q.written(), e.reason()),
+    )
+}
+
+fn required<'a, T>(
+    value: &'a Option<T>,
+    path: &str,
+    equipment: EquipmentType,
+) -> Result<&'a T, BoundaryError> {
     value.as_ref().ok_or_else(|| {
         BoundaryError::invalid(path, format!("is required for a {}", equipment.as_str()))
     })
@@ -266,7 +304,10 @@ pub fn convert(doc: &CalculationInput) -> Result<Converted, BoundaryError> {
             (doc.auxiliary_power.is_some(), "auxiliary_power"),
         ] {
             if present {
-                return Err(BoundaryError::invalid(path, "does not apply to a heat_exchanger"));
+                return Err(BoundaryError::invalid(
+                    path,
+                    "does not apply to a heat_exchanger",
+                ));
             }
         }
         let hot = required(&doc.hot, "hot", equipment)?;
@@ -318,14 +359,20 @@ fn ambient_pressure(doc: &CalculationInput) -> Result<f64, BoundaryError> {
                 "is a barometric pressure: write it in an absolute unit (kPa, bar, psia, inHg)",
             ));
         }
-        let si = q.si(STANDARD_ATMOSPHERE_PA).map_err(|e| BoundaryError::at(path, &e))?;
-        Pressure::from_pascal(si).map_err(|e| BoundaryError::at(path, &e))?;
+        let si = q
+            .si(STANDARD_ATMOSPHERE_PA)
+            .map_err(|e| BoundaryError::at(path, &e))?;
+        Pressure::from_pascal(si).map_err(|e| refused(q, path, &e))?;
         Ok(si)
     };
     if let Some(q) = &doc.ambient_pressure {
         return absolute(q, "ambient_pressure");
     }
-    match doc.combustion_air.as_ref().and_then(|a| a.pressure.as_ref()) {
+    match doc
+        .combustion_air
+        .as_ref()
+        .and_then(|a| a.pressure.as_ref())
+    {
         Some(q) => absolute(q, "combustion_air.pressure"),
         None => Ok(STANDARD_ATMOSPHERE_PA),
     }
@@ -353,13 +400,22 @@ fn stream_name(s: &Stream) -> &'static str {
 
 fn stream(reader: &mut Reader, s: &Stream, side: &str) -> Result<ExchangerStream, BoundaryError> {
     Ok(match s {
-        Stream::Water(w) => ExchangerStream::Water(water(reader, w, &format!("{side}.water"), false)?),
-        Stream::Liquid(l) => ExchangerStream::Liquid(liquid(reader, l, &format!("{side}.liquid"), false)?),
+        Stream::Water(w) => {
+            ExchangerStream::Water(water(reader, w, &format!("{side}.water"), false)?)
+        }
+        Stream::Liquid(l) => {
+            ExchangerStream::Liquid(liquid(reader, l, &format!("{side}.liquid"), false)?)
+        }
     })
 }
 
 /// A water stream; `measured` ties its uncertainties to the output-stream inputs of thermo.
-fn water(reader: &mut Reader, w: &WaterStream, path: &str, measured: bool) -> Result<ThermoWater, BoundaryError> {
+fn water(
+    reader: &mut Reader,
+    w: &WaterStream,
+    path: &str,
+    measured: bool,
+) -> Result<ThermoWater, BoundaryError> {
     let id = |i: InputId| measured.then_some(i);
     Ok(ThermoWater {
         flow: reader.mass_flow(&w.flow, &format!("{path}.flow"), id(InputId::OutputFlow))?,
@@ -377,7 +433,12 @@ fn water(reader: &mut Reader, w: &WaterStream, path: &str, measured: bool) -> Re
     })
 }
 
-fn liquid(reader: &mut Reader, l: &LiquidStream, path: &str, measured: bool) -> Result<ThermoLiquid, BoundaryError> {
+fn liquid(
+    reader: &mut Reader,
+    l: &LiquidStream,
+    path: &str,
+    measured: bool,
+) -> Result<ThermoLiquid, BoundaryError> {
     let id = |i: InputId| measured.then_some(i);
     Ok(ThermoLiquid {
         flow: reader.mass_flow(&l.flow, &format!("{path}.flow"), id(InputId::OutputFlow))?,
@@ -411,12 +472,19 @@ fn fired(
         EquipmentType::FiredHeater => FiredKind::FiredHeater,
         EquipmentType::ProcessFurnace => FiredKind::ProcessFurnace,
         EquipmentType::HeatExchanger => {
-            return Err(BoundaryError::invalid("equipment.type", "a heat exchanger burns no fuel"));
+            return Err(BoundaryError::invalid(
+                "equipment.type",
+                "a heat exchanger burns no fuel",
+            ));
         }
     };
     let spec = required(&doc.fuel, "fuel", equipment)?;
     let (fuel, heating_value_path) = fuel(reader, spec)?;
-    let fuel_flow = fuel_flow(reader, required(&doc.fuel_flow, "fuel_flow", equipment)?, &fuel)?;
+    let fuel_flow = fuel_flow(
+        reader,
+        required(&doc.fuel_flow, "fuel_flow", equipment)?,
+        &fuel,
+    )?;
     let fuel_temperature = match &spec.temperature {
         Some(q) => reader.temperature(q, "fuel.temperature", Some(InputId::FuelTemperature))?,
         None => {
@@ -426,7 +494,8 @@ fn fired(
                           temperature, so no fuel sensible-heat credit is counted"
                     .to_string(),
             });
-            Temperature::from_kelvin(DEFAULT_FUEL_TEMPERATURE_K).map_err(|e| BoundaryError::at("fuel.temperature", &e))?
+            Temperature::from_kelvin(DEFAULT_FUEL_TEMPERATURE_K)
+                .map_err(|e| BoundaryError::at("fuel.temperature", &e))?
         }
     };
     let fuel_specific_heat = spec
@@ -437,8 +506,10 @@ fn fired(
     let output_doc = required(&doc.output, "output", equipment)?;
     let (output, output_name) = output(reader, output_doc)?;
     let flue_gas = flue_gas(reader, required(&doc.flue_gas, "flue_gas", equipment)?)?;
-    let combustion_air =
-        combustion_air(reader, required(&doc.combustion_air, "combustion_air", equipment)?)?;
+    let combustion_air = combustion_air(
+        reader,
+        required(&doc.combustion_air, "combustion_air", equipment)?,
+    )?;
     let unburned_carbon = doc
         .unburned_carbon
         .as_ref()
@@ -465,7 +536,11 @@ fn fired(
         }
         Some(Surface::FractionOfRating(s)) => (
             SurfaceLoss::FractionOfRating {
-                fraction: reader.fraction(&s.fraction, "surface.fraction_of_rating.fraction", None)?,
+                fraction: reader.fraction(
+                    &s.fraction,
+                    "surface.fraction_of_rating.fraction",
+                    None,
+                )?,
                 rating: reader.power(&s.rating, "surface.fraction_of_rating.rating", None)?,
             },
             "surface.fraction_of_rating",
@@ -474,7 +549,11 @@ fn fired(
             let p = "surface.measured";
             (
                 SurfaceLoss::Measured(SurfaceMeasurement {
-                    area: reader.positive_or_zero(&m.area, &format!("{p}.area"), Some(InputId::SurfaceArea))?,
+                    area: reader.positive_or_zero(
+                        &m.area,
+                        &format!("{p}.area"),
+                        Some(InputId::SurfaceArea),
+                    )?,
                     temperature: reader.temperature(
                         &m.temperature,
                         &format!("{p}.temperature"),
@@ -508,13 +587,19 @@ fn fired(
         ("fuel.heating_value", heating_value_path.to_string()),
         ("flue_gas.co_fraction_dry", "flue_gas.co_dry".to_string()),
         ("flue_gas.co", "flue_gas.co_dry".to_string()),
-        ("combustion_air.t_air", "combustion_air.temperature".to_string()),
+        (
+            "combustion_air.t_air",
+            "combustion_air.temperature".to_string(),
+        ),
         ("output.dead_state", "dead_state".to_string()),
         ("output.steam_flow", steam("flow")),
         ("output.steam_pressure", steam("pressure")),
         ("output.steam_temperature", steam("temperature")),
         ("output.steam_quality", steam("quality")),
-        ("output.feedwater_temperature", steam("feedwater_temperature")),
+        (
+            "output.feedwater_temperature",
+            steam("feedwater_temperature"),
+        ),
         ("output.feedwater_pressure", steam("feedwater_pressure")),
         ("output.blowdown", steam("blowdown")),
         ("output", out),
@@ -558,12 +643,11 @@ fn fuel(reader: &mut Reader, spec: &FuelSpec) -> Result<(Fuel, &'static str), Bo
             let lhv = reader.read(q, "fuel.lhv", Some(InputId::FuelHeatingValue))?;
             // Thermo varies the HHV; the LHV's absolute uncertainty is the HHV's, since the
             // two differ by the fixed latent heat of the fuel's water.
-            if let Some(last) = reader.stated.last_mut() {
-                if let (InputId::FuelHeatingValue, UncertaintySpec::Relative(r)) =
+            if let Some(last) = reader.stated.last_mut()
+                && let (InputId::FuelHeatingValue, UncertaintySpec::Relative(r)) =
                     (last.uncertainty.input, last.uncertainty.expanded)
-                {
-                    last.uncertainty.expanded = UncertaintySpec::Absolute(r * lhv);
-                }
+            {
+                last.uncertainty.expanded = UncertaintySpec::Absolute(r * lhv);
             }
             Some(StatedHeatingValue::Net(lhv))
         }
@@ -588,8 +672,14 @@ fn fuel(reader: &mut Reader, spec: &FuelSpec) -> Result<(Fuel, &'static str), Bo
         (Some(standard), None) => {
             for (present, field) in [
                 (spec.name.is_some(), "fuel.name"),
-                (spec.composition_mol_percent.is_some(), "fuel.composition_mol_percent"),
-                (spec.ultimate_analysis_mass_percent.is_some(), "fuel.ultimate_analysis_mass_percent"),
+                (
+                    spec.composition_mol_percent.is_some(),
+                    "fuel.composition_mol_percent",
+                ),
+                (
+                    spec.ultimate_analysis_mass_percent.is_some(),
+                    "fuel.ultimate_analysis_mass_percent",
+                ),
                 (spec.basis.is_some(), "fuel.basis"),
                 (spec.moisture.is_some(), "fuel.moisture"),
             ] {
@@ -632,7 +722,10 @@ fn fuel_name(spec: &FuelSpec) -> Result<&str, BoundaryError> {
 fn gas_fuel(spec: &FuelSpec) -> Result<Fuel, BoundaryError> {
     let name = fuel_name(spec)?;
     for (present, path) in [
-        (spec.ultimate_analysis_mass_percent.is_some(), "fuel.ultimate_analysis_mass_percent"),
+        (
+            spec.ultimate_analysis_mass_percent.is_some(),
+            "fuel.ultimate_analysis_mass_percent",
+        ),
         (spec.basis.is_some(), "fuel.basis"),
         (spec.moisture.is_some(), "fuel.moisture"),
     ] {
@@ -644,7 +737,10 @@ fn gas_fuel(spec: &FuelSpec) -> Result<Fuel, BoundaryError> {
         }
     }
     let composition = spec.composition_mol_percent.as_ref().ok_or_else(|| {
-        BoundaryError::invalid("fuel.composition_mol_percent", "is required for a gaseous fuel")
+        BoundaryError::invalid(
+            "fuel.composition_mol_percent",
+            "is required for a gaseous fuel",
+        )
     })?;
     let mut fractions = Vec::new();
     for ((name, percent), component) in composition.entries().into_iter().zip(GasComponent::ALL) {
@@ -658,7 +754,8 @@ fn gas_fuel(spec: &FuelSpec) -> Result<Fuel, BoundaryError> {
             fractions.push((component, p / 100.0));
         }
     }
-    Fuel::gas(name, &fractions).map_err(|e| BoundaryError::within("fuel.composition_mol_percent", &e))
+    Fuel::gas(name, &fractions)
+        .map_err(|e| BoundaryError::within("fuel.composition_mol_percent", &e))
 }
 
 fn analysed_fuel(
@@ -680,17 +777,34 @@ fn analysed_fuel(
         .as_ref()
         .ok_or_else(|| BoundaryError::invalid(path, "is required for a liquid or solid fuel"))?;
     let basis = spec.basis.ok_or_else(|| {
-        BoundaryError::invalid("fuel.basis", "is required with an ultimate analysis: as_fired or dry")
+        BoundaryError::invalid(
+            "fuel.basis",
+            "is required with an ultimate analysis: as_fired or dry",
+        )
     })?;
     let analysis = analysis(reader, ua, basis, spec.moisture.as_ref())?;
-    let thermo_kind = if kind == FuelKind::Liquid { ThermoFuelKind::Liquid } else { ThermoFuelKind::Solid };
+    let thermo_kind = if kind == FuelKind::Liquid {
+        ThermoFuelKind::Liquid
+    } else {
+        ThermoFuelKind::Solid
+    };
     match stated {
         // A stated value replaces the correlation, whose validity range then does not matter.
         Some(v) => Fuel::ultimate_stated(name, thermo_kind, analysis, v).map_err(|e| {
-            let at = if matches!(v, StatedHeatingValue::Net(_)) { "fuel.lhv" } else { "fuel.hhv" };
-            if matches!(e.field(), "hhv" | "lhv") { BoundaryError::at(at, &e) } else { BoundaryError::within(path, &e) }
+            let at = if matches!(v, StatedHeatingValue::Net(_)) {
+                "fuel.lhv"
+            } else {
+                "fuel.hhv"
+            };
+            if matches!(e.field(), "hhv" | "lhv") {
+                BoundaryError::at(at, &e)
+            } else {
+                BoundaryError::within(path, &e)
+            }
         }),
-        None => Fuel::ultimate(name, thermo_kind, analysis).map_err(|e| BoundaryError::within(path, &e)),
+        None => {
+            Fuel::ultimate(name, thermo_kind, analysis).map_err(|e| BoundaryError::within(path, &e))
+        }
     }
 }
 
@@ -747,7 +861,10 @@ fn analysis(
                 ));
             }
             let m = moisture.ok_or_else(|| {
-                BoundaryError::invalid("fuel.moisture", "is required with a dry analysis (moisture as fired)")
+                BoundaryError::invalid(
+                    "fuel.moisture",
+                    "is required with a dry analysis (moisture as fired)",
+                )
             })?;
             let moisture = reader.fraction(m, "fuel.moisture", None)?;
             let dry = DryAnalysis {
@@ -759,7 +876,11 @@ fn analysis(
                 ash: f(ua.ash),
             };
             fuel::UltimateAnalysis::from_dry(dry, moisture).map_err(|e| {
-                let at = if e.field() == "moisture" { "fuel" } else { path };
+                let at = if e.field() == "moisture" {
+                    "fuel"
+                } else {
+                    path
+                };
                 BoundaryError::within(at, &e)
             })
         }
@@ -767,7 +888,11 @@ fn analysis(
 }
 
 /// Fuel mass flow; a standard-volume flow of a gas is converted with its molar mass.
-fn fuel_flow(reader: &mut Reader, q: &Q<kind::FuelFlow>, fuel: &Fuel) -> Result<MassFlow, BoundaryError> {
+fn fuel_flow(
+    reader: &mut Reader,
+    q: &Q<kind::FuelFlow>,
+    fuel: &Fuel,
+) -> Result<MassFlow, BoundaryError> {
     let path = "fuel_flow";
     let molar_mass = fuel.molar_mass();
     let to_kg_per_s = |dim: Dimension, si: f64| match (dim, molar_mass) {
@@ -780,10 +905,13 @@ fn fuel_flow(reader: &mut Reader, q: &Q<kind::FuelFlow>, fuel: &Fuel) -> Result<
         _ => Ok(si),
     };
     let si = reader.read_scaled(q, path, Some(InputId::FuelFlow), &to_kg_per_s)?;
-    MassFlow::from_kg_per_s(si).map_err(|e| BoundaryError::at(path, &e))
+    MassFlow::from_kg_per_s(si).map_err(|e| refused(q, path, &e))
 }
 
-fn output(reader: &mut Reader, output: &Output) -> Result<(UsefulOutput, &'static str), BoundaryError> {
+fn output(
+    reader: &mut Reader,
+    output: &Output,
+) -> Result<(UsefulOutput, &'static str), BoundaryError> {
     Ok(match output {
         Output::Steam(s) => {
             let p = |f: &str| format!("output.steam.{f}");
@@ -813,16 +941,26 @@ fn output(reader: &mut Reader, output: &Output) -> Result<(UsefulOutput, &'stati
             };
             let blowdown = match &s.blowdown {
                 None => ThermoBlowdown::None,
-                Some(Blowdown::FractionOfFeedwater(q)) => ThermoBlowdown::FractionOfFeedwater(
-                    reader.fraction(q, &p("blowdown.fraction_of_feedwater"), Some(InputId::Blowdown))?,
-                ),
-                Some(Blowdown::Flow(q)) => {
-                    ThermoBlowdown::Flow(reader.mass_flow(q, &p("blowdown.flow"), Some(InputId::Blowdown))?)
+                Some(Blowdown::FractionOfFeedwater(q)) => {
+                    ThermoBlowdown::FractionOfFeedwater(reader.fraction(
+                        q,
+                        &p("blowdown.fraction_of_feedwater"),
+                        Some(InputId::Blowdown),
+                    )?)
                 }
+                Some(Blowdown::Flow(q)) => ThermoBlowdown::Flow(reader.mass_flow(
+                    q,
+                    &p("blowdown.flow"),
+                    Some(InputId::Blowdown),
+                )?),
             };
             let steam = ThermoSteam {
                 steam_flow: reader.mass_flow(&s.flow, &p("flow"), Some(InputId::SteamFlow))?,
-                steam_pressure: reader.pressure(&s.pressure, &p("pressure"), Some(InputId::SteamPressure))?,
+                steam_pressure: reader.pressure(
+                    &s.pressure,
+                    &p("pressure"),
+                    Some(InputId::SteamPressure),
+                )?,
                 steam_condition,
                 feedwater_temperature: reader.temperature(
                     &s.feedwater_temperature,
@@ -838,8 +976,14 @@ fn output(reader: &mut Reader, output: &Output) -> Result<(UsefulOutput, &'stati
             };
             (UsefulOutput::Steam(steam), "steam")
         }
-        Output::Water(w) => (UsefulOutput::Water(water(reader, w, "output.water", true)?), "water"),
-        Output::Liquid(l) => (UsefulOutput::Liquid(liquid(reader, l, "output.liquid", true)?), "liquid"),
+        Output::Water(w) => (
+            UsefulOutput::Water(water(reader, w, "output.water", true)?),
+            "water",
+        ),
+        Output::Liquid(l) => (
+            UsefulOutput::Liquid(liquid(reader, l, "output.liquid", true)?),
+            "liquid",
+        ),
         Output::Metered(m) => (
             UsefulOutput::Metered(ThermoMetered {
                 duty: reader.power(&m.duty, "output.metered.duty", Some(InputId::OutputDuty))?,
@@ -865,15 +1009,27 @@ fn flue_gas(reader: &mut Reader, f: &FlueGas) -> Result<FlueGasMeasurement, Boun
             O2Basis::Dry => ThermoO2Basis::Dry,
             O2Basis::Wet => ThermoO2Basis::Wet,
         },
-        temperature: reader.temperature(&f.temperature, "flue_gas.temperature", Some(InputId::FlueGasTemperature))?,
+        temperature: reader.temperature(
+            &f.temperature,
+            "flue_gas.temperature",
+            Some(InputId::FlueGasTemperature),
+        )?,
         co_dry,
     })
 }
 
-fn combustion_air(reader: &mut Reader, a: &CombustionAir) -> Result<ThermoCombustionAir, BoundaryError> {
+fn combustion_air(
+    reader: &mut Reader,
+    a: &CombustionAir,
+) -> Result<ThermoCombustionAir, BoundaryError> {
     let pressure = match &a.pressure {
-        Some(q) => reader.pressure(q, "combustion_air.pressure", Some(InputId::CombustionAirPressure))?,
-        None => Pressure::from_pascal(reader.ambient).map_err(|e| BoundaryError::at("combustion_air.pressure", &e))?,
+        Some(q) => reader.pressure(
+            q,
+            "combustion_air.pressure",
+            Some(InputId::CombustionAirPressure),
+        )?,
+        None => Pressure::from_pascal(reader.ambient)
+            .map_err(|e| BoundaryError::at("combustion_air.pressure", &e))?,
     };
     Ok(ThermoCombustionAir {
         temperature: reader.temperature(
@@ -903,19 +1059,32 @@ fn plan(doc: &CalculationInput, stated: &[StatedInput]) -> Result<Option<Plan>, 
             "no value states an uncertainty: write values as {\"value\", \"unit\", \"uncertainty\"}",
         ));
     }
-    let monte_carlo = matches!(options.method, UncertaintyMethod::MonteCarlo | UncertaintyMethod::Both);
+    let monte_carlo = matches!(
+        options.method,
+        UncertaintyMethod::MonteCarlo | UncertaintyMethod::Both
+    );
     if !monte_carlo {
-        for (present, path) in [(options.samples.is_some(), "uncertainty.samples"), (options.seed.is_some(), "uncertainty.seed")] {
+        for (present, path) in [
+            (options.samples.is_some(), "uncertainty.samples"),
+            (options.seed.is_some(), "uncertainty.seed"),
+        ] {
             if present {
-                return Err(BoundaryError::invalid(path, "applies to the Monte Carlo method only"));
+                return Err(BoundaryError::invalid(
+                    path,
+                    "applies to the Monte Carlo method only",
+                ));
             }
         }
     }
     let samples = options.samples.unwrap_or(DEFAULT_SAMPLES);
-    let samples = usize::try_from(samples)
-        .map_err(|_| BoundaryError::invalid("uncertainty.samples", format!("{samples} is too large")))?;
+    let samples = usize::try_from(samples).map_err(|_| {
+        BoundaryError::invalid("uncertainty.samples", format!("{samples} is too large"))
+    })?;
     Ok(Some(Plan {
-        first_order: matches!(options.method, UncertaintyMethod::FirstOrder | UncertaintyMethod::Both),
+        first_order: matches!(
+            options.method,
+            UncertaintyMethod::FirstOrder | UncertaintyMethod::Both
+        ),
         monte_carlo: monte_carlo.then_some((samples, options.seed.unwrap_or(DEFAULT_SEED))),
     }))
 }

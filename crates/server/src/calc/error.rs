@@ -39,7 +39,11 @@ impl fmt::Display for BoundaryError {
 
 impl BoundaryError {
     /// An error about the field at `path`.
-    pub fn new(kind: BoundaryErrorKind, path: impl Into<String>, reason: impl fmt::Display) -> Self {
+    pub fn new(
+        kind: BoundaryErrorKind,
+        path: impl Into<String>,
+        reason: impl fmt::Display,
+    ) -> Self {
         Self {
             kind,
             path: path.into(),
@@ -108,13 +112,6 @@ fn kind_of(e: &thermo::Error) -> BoundaryErrorKind {
 /// A serde error of the document, its path completed with the missing field's name.
 pub(crate) fn from_serde(e: serde_path_to_error::Error<serde_json::Error>) -> BoundaryError {
     let inner = e.inner();
-    if inner.is_syntax() || inner.is_eof() {
-        return BoundaryError::new(
-            BoundaryErrorKind::Syntax,
-            "",
-            format!("the document is not valid JSON: {inner}"),
-        );
-    }
     let mut path = e.path().to_string();
     if path == "." {
         path.clear();

@@ -29,16 +29,17 @@ pub struct RunOptions {
 
 /// Reads the input document, naming the JSON path of any unknown, missing or malformed field.
 pub fn read(json: &str) -> Result<CalculationInput, BoundaryError> {
-    let mut deserializer = serde_json::Deserializer::from_str(json);
-    let doc: CalculationInput =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(error::from_serde)?;
-    deserializer.end().map_err(|e| {
+    // Well-formedness first, so that a shape error is never reported as a syntax error.
+    serde_json::from_str::<serde::de::IgnoredAny>(json).map_err(|e| {
         BoundaryError::new(
             BoundaryErrorKind::Syntax,
             "",
             format!("the document is not valid JSON: {e}"),
         )
     })?;
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let doc: CalculationInput =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(error::from_serde)?;
     Ok(doc)
 }
 
@@ -88,8 +89,8 @@ pub fn run(doc: &CalculationInput, options: RunOptions) -> Result<OutputDocument
             ))))
         }
         EquipmentInputs::HeatExchanger(inputs) => {
-            let r = thermo::exchanger::calculate_exchanger(inputs)
-                .map_err(|e| converted.error(&e))?;
+            let r =
+                thermo::exchanger::calculate_exchanger(inputs).map_err(|e| converted.error(&e))?;
             Ok(OutputDocument::HeatExchanger(Box::new(
                 output::exchanger_document(&converted, inputs, &r, provenance),
             )))

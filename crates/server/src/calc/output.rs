@@ -31,7 +31,10 @@ pub struct Bases {
 
 impl Bases {
     fn of(x: OnBasis) -> Self {
-        Self { hhv: x.hhv, lhv: x.lhv }
+        Self {
+            hhv: x.hhv,
+            lhv: x.lhv,
+        }
     }
 
     fn percent(x: OnBasis) -> Self {

@@ -12,8 +12,8 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use thermo::units::{self, Dimension};
 use thermo::{Error, Result};
 
@@ -144,6 +144,15 @@ impl<K: Kind> Q<K> {
         }
     }
 
+    /// The value as written, for messages (`-515 kg/h`).
+    pub fn written(&self) -> String {
+        match &self.raw {
+            Raw::Text(text) => text.trim().to_string(),
+            Raw::Number(value) => value.to_string(),
+            Raw::Object { value, unit, .. } => format!("{value} {unit}"),
+        }
+    }
+
     /// The value in SI, with the dimension it was read in; gauge units add
     /// `ambient_pressure_pa`. Errors name the field `unit` or `value`.
     pub fn si_with_dimension(&self, ambient_pressure_pa: f64) -> Result<(Dimension, f64)> {
@@ -179,7 +188,8 @@ impl<K: Kind> Q<K> {
 
     /// The value in the SI unit of its (first) dimension.
     pub fn si(&self, ambient_pressure_pa: f64) -> Result<f64> {
-        self.si_with_dimension(ambient_pressure_pa).map(|(_, si)| si)
+        self.si_with_dimension(ambient_pressure_pa)
+            .map(|(_, si)| si)
     }
 
     fn unit_text(&self) -> String {
@@ -417,7 +427,10 @@ impl<K: Kind> JsonSchema for Q<K> {
         if is_dimensionless::<K>() {
             let mut text = text;
             // A fraction may be written without a unit ("0.98").
-            text.insert("pattern".into(), "^\\s*[+\\-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)".into());
+            text.insert(
+                "pattern".into(),
+                "^\\s*[+\\-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)".into(),
+            );
             json_schema!({
                 "description": description,
                 "oneOf": [{"type": "number"}, text, object]
