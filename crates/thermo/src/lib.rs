@@ -12,6 +12,7 @@
 
 mod calculate;
 pub mod combustion;
+pub mod elements;
 mod error;
 pub mod exchanger;
 pub mod exergy;

@@ -30,7 +30,8 @@ pub const CELSIUS_OFFSET_K: f64 = 273.15;
 /// Standard atmosphere, Pa, exact by definition (ISO 2533 / SI Brochure).
 pub const STANDARD_ATMOSPHERE_PA: f64 = 101_325.0;
 
-fn finite(field: &str, value: f64) -> Result<f64> {
+/// `value` if it is a finite number, else an invalid-input error naming `field`.
+pub(crate) fn finite(field: &str, value: f64) -> Result<f64> {
     if value.is_finite() {
         Ok(value)
     } else {

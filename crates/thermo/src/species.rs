@@ -37,18 +37,6 @@ pub enum Species {
     CO,
 }
 
-/// Standard atomic weights, kg/mol: IUPAC 2013 (Meija et al., Pure Appl. Chem. 88 (2016)
-/// 265–291), the conventional values for H, C, N, O and S, whose weights IUPAC gives as
-/// intervals.
-mod atomic_weight {
-    pub const H: f64 = 1.008e-3;
-    pub const C: f64 = 12.011e-3;
-    pub const N: f64 = 14.007e-3;
-    pub const O: f64 = 15.999e-3;
-    pub const S: f64 = 32.06e-3;
-    pub const AR: f64 = 39.948e-3;
-}
-
 impl Species {
     /// All species, in the order of [`Species::index`].
     pub const ALL: [Species; 7] = [
@@ -63,7 +51,7 @@ impl Species {
 
     /// Molar mass, kg/mol, from the IUPAC 2013 standard atomic weights.
     pub fn molar_mass(self) -> f64 {
-        use atomic_weight::{AR, C, H, N, O, S};
+        use crate::elements::{M_AR as AR, M_C as C, M_H as H, M_N as N, M_O as O, M_S as S};
         match self {
             Species::N2 => 2.0 * N,
             Species::O2 => 2.0 * O,

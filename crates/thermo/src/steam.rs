@@ -28,7 +28,7 @@
 use seuif97::{OCP, OH, OKT, OP, OR, OS, OT, OU, OV, OW, hs, ph, ps, pt, px, tv, tx};
 
 use crate::error::{Error, Result};
-use crate::quantity::{CELSIUS_OFFSET_K, Fraction, Pressure, Temperature};
+use crate::quantity::{CELSIUS_OFFSET_K, Fraction, Pressure, Temperature, finite};
 
 /// Critical temperature of water, K (IAPWS R7-97(2012), Eq. 3).
 pub const CRITICAL_TEMPERATURE_K: f64 = 647.096;
@@ -239,17 +239,6 @@ fn positive(field: &str, value: f64) -> Result<f64> {
 /// cp or w when finite and positive; None where the equation gives no physical value.
 fn physical(value: f64) -> Option<f64> {
     (value.is_finite() && value > 0.0).then_some(value)
-}
-
-fn finite_input(field: &str, value: f64) -> Result<f64> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(Error::invalid(
-            field,
-            format!("{value} is not a finite number"),
-        ))
-    }
 }
 
 fn check_pressure(p_mpa: f64) -> Result<()> {
@@ -732,7 +721,7 @@ fn pair_out_of_range(p_mpa: f64, target: Target, value: f64) -> Result<Error> {
 fn state_p_y(p: Pressure, target: Target, value_si: f64) -> Result<SteamState> {
     let p_mpa = p.megapascal();
     check_pressure(p_mpa)?;
-    let value = finite_input(target.field(), value_si)? * 1e-3;
+    let value = finite(target.field(), value_si)? * 1e-3;
     let (code, t_raw, v_raw) = match target {
         Target::Enthalpy => (
             ph(p_mpa, value, OR),
@@ -795,8 +784,8 @@ pub fn state_ps(p: Pressure, s_j_kg_k: f64) -> Result<SteamState> {
 /// SR2-01/SR4-04 backward equations in `seuif97`, then Newton on p with (∂h/∂p)_s = v so that
 /// the refined [`state_ps`] reproduces h to 1e-9 relative.
 pub fn state_hs(h_j_kg: f64, s_j_kg_k: f64) -> Result<SteamState> {
-    let h = finite_input("enthalpy", h_j_kg)? * 1e-3;
-    let s = finite_input("entropy", s_j_kg_k)? * 1e-3;
+    let h = finite("enthalpy", h_j_kg)? * 1e-3;
+    let s = finite("entropy", s_j_kg_k)? * 1e-3;
     if !(1..=5).contains(&(hs(h, s, OR) as i32)) {
         return Err(Error::out_of_range(
             "enthalpy",
@@ -831,7 +820,7 @@ pub fn state_hs(h_j_kg: f64, s_j_kg_k: f64) -> Result<SteamState> {
 /// the two-phase dome.
 pub fn state_t_rho(t: Temperature, rho_kg_m3: f64) -> Result<SteamState> {
     let t_k = t.kelvin();
-    let rho = finite_input("density", rho_kg_m3)?;
+    let rho = finite("density", rho_kg_m3)?;
     if rho <= 0.0 {
         return Err(Error::invalid(
             "density",
@@ -888,7 +877,7 @@ pub fn backward_t_ps_raw(p: Pressure, s_j_kg_k: f64) -> Result<Temperature> {
 fn backward_raw(p: Pressure, target: Target, value_si: f64) -> Result<Temperature> {
     let p_mpa = p.megapascal();
     check_pressure(p_mpa)?;
-    let value = finite_input(target.field(), value_si)? * 1e-3;
+    let value = finite(target.field(), value_si)? * 1e-3;
     let code = match target {
         Target::Enthalpy => ph(p_mpa, value, OR),
         Target::Entropy => ps(p_mpa, value, OR),

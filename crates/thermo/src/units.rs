@@ -16,7 +16,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::quantity::{CELSIUS_OFFSET_K, STANDARD_ATMOSPHERE_PA};
+use crate::quantity::{CELSIUS_OFFSET_K, STANDARD_ATMOSPHERE_PA, finite};
 use Dimension as D;
 
 /// International avoirdupois pound, kg, exact (NIST SP 811, B.8).
@@ -527,17 +527,6 @@ fn lookup(unit: &str, dim: Dimension) -> Result<&'static Unit> {
         "unit",
         format!("unknown {dim} unit \"{unit}\"; accepted: {accepted}"),
     ))
-}
-
-fn finite(field: &str, value: f64) -> Result<f64> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(Error::invalid(
-            field,
-            format!("{value} is not a finite number"),
-        ))
-    }
 }
 
 fn ambient(ambient_pressure_pa: f64) -> Result<f64> {
