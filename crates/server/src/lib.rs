@@ -9,3 +9,4 @@
 
 pub mod calc;
 pub mod steam;
+pub mod facility;

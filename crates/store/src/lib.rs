@@ -1,5 +1,213 @@
-//! Persistence of facilities, readings and calculations behind one interface, with an
-//! embedded SQLite and a PostgreSQL implementation and reversible migrations.
+//! Persistence of facilities, readings, calculations, equipment flags and API tokens behind one
+//! backend-neutral interface, [`Store`], with reversible migrations.
 //!
-//! Architecture invariant: only this crate knows SQL. Its content arrives with the service
-//! issue; until then the crate holds nothing.
+//! Architecture invariant: only this crate knows SQL. No database driver type appears in the
+//! public API, so a PostgreSQL variant can join [`Store`] without changing its callers.
+//! Times are UTC microseconds since the Unix epoch (`i64`) throughout.
+
+mod error;
+mod model;
+mod sqlite;
+
+use std::path::Path;
+
+pub use error::{Error, Result};
+pub use model::{
+    CalculationFilter, CalculationRecord, CalculationStatus, CalculationSummary,
+    DEFAULT_PAGE_LIMIT, EquipmentFlag, FacilityRecord, IngestCounts, MAX_PAGE_LIMIT,
+    MigrateDownTarget, MigrationInfo, MigrationStatus, Page, PutOutcome, Quality, Reading, Role,
+    Series, TokenRecord, new_calculation_id, now_us,
+};
+pub use sqlite::SqliteStore;
+
+/// File name of the embedded database inside the data directory.
+pub const SQLITE_FILE_NAME: &str = "thermaliq.db";
+
+/// The store, one variant per database backend; every method behaves the same on each.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// Embedded SQLite (WAL mode), the default.
+    Sqlite(SqliteStore),
+}
+
+/// Calls the same method on whichever backend the store wraps.
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($s) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Opens a store from a URL such as "sqlite:///var/lib/thermaliq/thermaliq.db" or
+    /// "sqlite::memory:"; creates the SQLite file if missing. Does not migrate.
+    pub async fn open(url: &str) -> Result<Store> {
+        if url.starts_with("sqlite:") {
+            SqliteStore::open(url).await.map(Store::Sqlite)
+        } else {
+            Err(Error::Constraint {
+                field: "database_url".into(),
+                message: format!(
+                    "unsupported database URL scheme in {:?}; expected sqlite:",
+                    url.split(':').next().unwrap_or_default()
+                ),
+            })
+        }
+    }
+
+    /// Opens (creating the directory and file if needed) `<data_dir>/thermaliq.db`.
+    pub async fn open_in_dir(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|e| Error::Unavailable {
+            message: format!("cannot create data directory {}: {e}", data_dir.display()),
+        })?;
+        SqliteStore::open_file(&data_dir.join(SQLITE_FILE_NAME))
+            .await
+            .map(Store::Sqlite)
+    }
+
+    /// Name of the backend, for health output and logs.
+    pub fn backend(&self) -> &'static str {
+        dispatch!(self, _s => "sqlite")
+    }
+
+    /// Applies pending migrations up to `to` (inclusive; `None` = all); returns those applied now.
+    pub async fn migrate_up(&self, to: Option<i64>) -> Result<Vec<MigrationInfo>> {
+        dispatch!(self, s => s.migrate_up(to).await)
+    }
+
+    /// Reverts migrations; returns those reverted now, newest first.
+    pub async fn migrate_down(&self, to: MigrateDownTarget) -> Result<Vec<MigrationInfo>> {
+        dispatch!(self, s => s.migrate_down(to).await)
+    }
+
+    /// Applied, pending and unknown migrations, and whether this binary can serve.
+    pub async fn migration_status(&self) -> Result<MigrationStatus> {
+        dispatch!(self, s => s.migration_status().await)
+    }
+
+    /// Succeeds when the database answers a query (health check).
+    pub async fn ping(&self) -> Result<()> {
+        dispatch!(self, s => s.ping().await)
+    }
+
+    /// Creates or replaces a facility; equipment ids must not belong to another facility
+    /// (`Error::Conflict`).
+    pub async fn put_facility(&self, f: &FacilityRecord) -> Result<PutOutcome> {
+        dispatch!(self, s => s.put_facility(f).await)
+    }
+
+    /// One facility by id.
+    pub async fn facility(&self, id: &str) -> Result<Option<FacilityRecord>> {
+        dispatch!(self, s => s.facility(id).await)
+    }
+
+    /// All facilities, ordered by id.
+    pub async fn facilities(&self) -> Result<Vec<FacilityRecord>> {
+        dispatch!(self, s => s.facilities().await)
+    }
+
+    /// Deletes a facility (and its equipment flags); `Error::Conflict` while readings or
+    /// calculations refer to it; `false` if it did not exist.
+    pub async fn delete_facility(&self, id: &str) -> Result<bool> {
+        dispatch!(self, s => s.delete_facility(id).await)
+    }
+
+    /// Stores a batch in one transaction, committed before return. Idempotent per
+    /// (facility, tag, time): a different value or quality replaces the stored one and counts as
+    /// corrected; within the batch, items apply in order. A non-finite value refuses the whole
+    /// batch (`Error::Constraint`) and nothing is written.
+    pub async fn insert_readings(
+        &self,
+        facility_id: &str,
+        readings: &[Reading],
+    ) -> Result<IngestCounts> {
+        dispatch!(self, s => s.insert_readings(facility_id, readings).await)
+    }
+
+    /// Readings of each requested tag in [start_us, end_us), plus the last reading before
+    /// `start_us` (for time-weighting), sorted by time; one series per distinct tag, in request
+    /// order, empty when the tag has no data.
+    pub async fn readings(
+        &self,
+        facility_id: &str,
+        tags: &[&str],
+        start_us: i64,
+        end_us: i64,
+    ) -> Result<Vec<Series>> {
+        dispatch!(self, s => s.readings(facility_id, tags, start_us, end_us).await)
+    }
+
+    /// Number of readings stored for a facility.
+    pub async fn reading_count(&self, facility_id: &str) -> Result<u64> {
+        dispatch!(self, s => s.reading_count(facility_id).await)
+    }
+
+    /// Stores a calculation; `Error::Constraint` for a corrupt record (efficiency outside
+    /// 0-100, balance above 10, status and numbers inconsistent), `Error::Conflict` for a
+    /// duplicate id, `Error::NotFound` for an unknown facility.
+    pub async fn insert_calculation(&self, c: &CalculationRecord) -> Result<()> {
+        dispatch!(self, s => s.insert_calculation(c).await)
+    }
+
+    /// One calculation by id.
+    pub async fn calculation(&self, id: &str) -> Result<Option<CalculationRecord>> {
+        dispatch!(self, s => s.calculation(id).await)
+    }
+
+    /// A page of calculation summaries, newest first.
+    pub async fn calculations(
+        &self,
+        filter: &CalculationFilter,
+    ) -> Result<Page<CalculationSummary>> {
+        dispatch!(self, s => s.calculations(filter).await)
+    }
+
+    /// The newest calculation (of any status) that included this equipment unit.
+    pub async fn latest_calculation_for_equipment(
+        &self,
+        equipment_id: &str,
+    ) -> Result<Option<CalculationRecord>> {
+        dispatch!(self, s => s.latest_calculation_for_equipment(equipment_id).await)
+    }
+
+    /// Sets or replaces the flag of an equipment unit, which must belong to `flag.facility_id`.
+    pub async fn set_equipment_flag(&self, flag: &EquipmentFlag) -> Result<()> {
+        dispatch!(self, s => s.set_equipment_flag(flag).await)
+    }
+
+    /// Removes an equipment unit's flag; `false` if it had none.
+    pub async fn clear_equipment_flag(&self, equipment_id: &str) -> Result<bool> {
+        dispatch!(self, s => s.clear_equipment_flag(equipment_id).await)
+    }
+
+    /// Flags of a facility's equipment, ordered by equipment id.
+    pub async fn equipment_flags(&self, facility_id: &str) -> Result<Vec<EquipmentFlag>> {
+        dispatch!(self, s => s.equipment_flags(facility_id).await)
+    }
+
+    /// Stores a token record; `Error::Conflict` if the id or digest exists.
+    pub async fn insert_token(&self, t: &TokenRecord) -> Result<()> {
+        dispatch!(self, s => s.insert_token(t).await)
+    }
+
+    /// The token with this SHA-256 digest, revoked or not (the caller checks `revoked_at_us`).
+    pub async fn token_by_digest(&self, digest: &[u8; 32]) -> Result<Option<TokenRecord>> {
+        dispatch!(self, s => s.token_by_digest(digest).await)
+    }
+
+    /// All tokens, oldest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        dispatch!(self, s => s.tokens().await)
+    }
+
+    /// Revokes a token now; `true` if it exists (an earlier revocation time is kept).
+    pub async fn revoke_token(&self, id: &str) -> Result<bool> {
+        dispatch!(self, s => s.revoke_token(id).await)
+    }
+
+    /// Closes all connections, waiting for running operations.
+    pub async fn close(&self) {
+        dispatch!(self, s => s.close().await)
+    }
+}

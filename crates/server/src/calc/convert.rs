@@ -74,8 +74,6 @@ pub struct Converted {
     pub plan: Option<Plan>,
     /// Notes of the boundary (defaults assumed, losses not accounted).
     pub notes: Vec<Note>,
-    /// Ambient pressure used for gauge readings, Pa.
-    pub ambient_pressure: f64,
     /// Thermo field prefixes and the document paths they come from, for error messages.
     renames: Vec<(&'static str, String)>,
 }
@@ -123,9 +121,10 @@ impl Reader {
             .si_with_dimension(self.ambient)
             .map_err(|e| BoundaryError::at(path, &e))?;
         let value = to_si(dim, si)?;
-        let stated = q
-            .uncertainty(self.ambient)
-            .map_err(|e| BoundaryError::at(path, &e))?;
+        let stated = q.uncertainty(self.ambient).map_err(|e| {
+            let at = BoundaryError::at(path, &e);
+            BoundaryError::new(at.kind(), path, format!("uncertainty: {}", e.reason()))
+        })?;
         if let Some(stated) = stated {
             let Some(input) = id else {
                 return Err(BoundaryError::invalid(
@@ -344,7 +343,6 @@ pub fn convert(doc: &CalculationInput) -> Result<Converted, BoundaryError> {
         stated: reader.stated,
         plan,
         notes,
-        ambient_pressure: ambient,
         renames,
     })
 }

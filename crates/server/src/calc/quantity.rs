@@ -273,17 +273,6 @@ impl<K: Kind> Q<K> {
         let error = first_error.ok_or_else(|| Error::invalid("uncertainty", "no dimension"))?;
         Err(Error::invalid("uncertainty", error.reason()))
     }
-
-    /// Whether an uncertainty is written on this value.
-    pub fn has_uncertainty(&self) -> bool {
-        matches!(
-            self.raw,
-            Raw::Object {
-                uncertainty: Some(_),
-                ..
-            }
-        )
-    }
 }
 
 /// An absolute uncertainty amount in the SI unit of `dim`: temperatures as differences, gauge

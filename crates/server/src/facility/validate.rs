@@ -1,0 +1,483 @@
+//! Validation of a facility spec: every refusal names the path of the field at fault.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use thermo::inputs::EquipmentInputs;
+use thermo::quantity::STANDARD_ATMOSPHERE_PA;
+use thermo::units::{self, Dimension};
+
+use super::{
+    Amount, Equipment, EquipmentType, FacilitySpec, Quantity, Source, SurfaceSpec, TagSpec,
+};
+use crate::calc::quantity::{Kind, Q, kind};
+use crate::calc::{self, BoundaryError, BoundaryErrorKind};
+
+/// Longest tag name accepted, characters.
+const MAX_TAG_LEN: usize = 200;
+
+pub(super) fn facility(spec: &FacilitySpec) -> Result<(), BoundaryError> {
+    identifier(&spec.id, "id")?;
+    if spec.name.trim().is_empty() {
+        return Err(BoundaryError::invalid("name", "must not be empty"));
+    }
+    if !is_time_zone(&spec.time_zone) {
+        return Err(BoundaryError::invalid(
+            "time_zone",
+            format!(
+                "\"{}\" is not an IANA time-zone name such as \"UTC\" or \"Europe/Berlin\"",
+                spec.time_zone
+            ),
+        ));
+    }
+    if spec.equipment.is_empty() {
+        return Err(BoundaryError::invalid(
+            "equipment",
+            "a facility needs at least one equipment unit",
+        ));
+    }
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut tags: HashMap<&str, String> = HashMap::new();
+    for (i, e) in spec.equipment.iter().enumerate() {
+        let at = format!("equipment[{i}]");
+        identifier(&e.id, &format!("{at}.id"))?;
+        if let Some(first) = ids.insert(&e.id, i) {
+            return Err(BoundaryError::invalid(
+                format!("{at}.id"),
+                format!("\"{}\" is already the id of equipment[{first}]", e.id),
+            ));
+        }
+        equipment(e, &at)?;
+        for (q, source) in &e.tags {
+            if let Source::Tag(t) = source {
+                let here = format!("{}.{}", e.id, q.as_str());
+                if let Some(other) = tags.insert(&t.tag, here) {
+                    return Err(BoundaryError::invalid(
+                        format!("{at}.tags.{q}.tag"),
+                        format!(
+                            "tag \"{}\" already feeds {other}: a tag feeds one quantity",
+                            t.tag
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `[A-Z0-9-]{3,40}`.
+fn identifier(id: &str, path: &str) -> Result<(), BoundaryError> {
+    let ok = (3..=40).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(BoundaryError::invalid(
+            path,
+            format!("\"{id}\" is not 3 to 40 characters of A-Z, 0-9 and '-' (e.g. \"FAC-001\")"),
+        ))
+    }
+}
+
+/// An IANA zone name by form: `UTC`, or `Area/Location[/Sub]` of letters, digits, `_+-`.
+fn is_time_zone(tz: &str) -> bool {
+    if tz == "UTC" {
+        return true;
+    }
+    let parts: Vec<&str> = tz.split('/').collect();
+    tz.len() <= 64
+        && parts.len() >= 2
+        && parts.iter().all(|p| {
+            p.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && p
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-'))
+        })
+}
+
+/// Which quantities a unit needs and which it may have, from its type and configuration.
+struct Applicable {
+    required: Vec<Quantity>,
+    allowed: Vec<Quantity>,
+}
+
+fn applicable(e: &Equipment, at: &str) -> Result<Applicable, BoundaryError> {
+    use Quantity as Qt;
+    let mut required = vec![
+        Qt::FuelFlow,
+        Qt::FlueGasO2,
+        Qt::FlueGasTemperature,
+        Qt::CombustionAirTemperature,
+        Qt::CombustionAirHumidity,
+    ];
+    let mut allowed = vec![Qt::FuelTemperature, Qt::FlueGasCo, Qt::AuxiliaryPower];
+    if matches!(e.surface, Some(SurfaceSpec::Measured(_))) {
+        required.push(Qt::SurfaceTemperature);
+    }
+    let r = &e.reference;
+    let reference = |field: &str| format!("{at}.reference.{field}");
+    let refuse = |present: bool, field: &str, why: &str| {
+        if present {
+            Err(BoundaryError::invalid(reference(field), why.to_string()))
+        } else {
+            Ok(())
+        }
+    };
+    let not_for = format!("does not apply to a {}", e.kind.as_str());
+    if e.kind != EquipmentType::SteamBoiler {
+        refuse(r.steam_quality.is_some(), "steam_quality", &not_for)?;
+        refuse(r.blowdown_fraction.is_some(), "blowdown_fraction", &not_for)?;
+    }
+    match e.kind {
+        EquipmentType::SteamBoiler => {
+            required.extend([Qt::SteamFlow, Qt::SteamPressure, Qt::FeedwaterTemperature]);
+            allowed.push(Qt::FeedwaterPressure);
+            match (e.tags.contains_key(&Qt::SteamTemperature), &r.steam_quality) {
+                (true, Some(_)) => {
+                    return Err(BoundaryError::invalid(
+                        reference("steam_quality"),
+                        "give steam_temperature (superheated) or steam_quality (saturated), not both",
+                    ));
+                }
+                (false, None) => {
+                    return Err(BoundaryError::invalid(
+                        format!("{at}.tags.steam_temperature"),
+                        "is required for superheated steam; for saturated steam give \
+                         reference.steam_quality (1 for dry saturated) instead",
+                    ));
+                }
+                (true, None) => required.push(Qt::SteamTemperature),
+                (false, Some(_)) => {}
+            }
+            if e.tags.contains_key(&Qt::BlowdownFlow) {
+                refuse(
+                    r.blowdown_fraction.is_some(),
+                    "blowdown_fraction",
+                    "give a metered blowdown_flow or a blowdown_fraction, not both",
+                )?;
+                required.push(Qt::BlowdownFlow);
+            }
+            refuse(r.liquid_specific_heat.is_some(), "liquid_specific_heat", &not_for)?;
+            refuse(r.delivery_temperature.is_some(), "delivery_temperature", &not_for)?;
+        }
+        EquipmentType::HotWaterBoiler => {
+            required.extend([
+                Qt::WaterFlow,
+                Qt::WaterInletTemperature,
+                Qt::WaterOutletTemperature,
+                Qt::WaterPressure,
+            ]);
+            refuse(r.liquid_specific_heat.is_some(), "liquid_specific_heat", &not_for)?;
+            refuse(r.delivery_temperature.is_some(), "delivery_temperature", &not_for)?;
+        }
+        EquipmentType::ThermalOilHeater
+        | EquipmentType::FiredHeater
+        | EquipmentType::ProcessFurnace => {
+            if e.tags.contains_key(&Qt::Duty) {
+                required.push(Qt::Duty);
+                if r.delivery_temperature.is_none() {
+                    return Err(BoundaryError::invalid(
+                        reference("delivery_temperature"),
+                        "is required with a metered duty (the mean temperature the heat is \
+                         delivered at, for its exergy)",
+                    ));
+                }
+                refuse(
+                    r.liquid_specific_heat.is_some(),
+                    "liquid_specific_heat",
+                    "applies to a heated liquid, not to a metered duty",
+                )?;
+            } else {
+                required.extend([
+                    Qt::LiquidFlow,
+                    Qt::LiquidInletTemperature,
+                    Qt::LiquidOutletTemperature,
+                ]);
+                if r.liquid_specific_heat.is_none() {
+                    return Err(BoundaryError::invalid(
+                        reference("liquid_specific_heat"),
+                        format!(
+                            "is required for a {} heating a liquid (or meter its `duty`)",
+                            e.kind.as_str()
+                        ),
+                    ));
+                }
+                refuse(
+                    r.delivery_temperature.is_some(),
+                    "delivery_temperature",
+                    "applies to a metered duty, not to a heated liquid",
+                )?;
+            }
+        }
+    }
+    allowed.extend(required.iter().copied());
+    Ok(Applicable { required, allowed })
+}
+
+fn equipment(e: &Equipment, at: &str) -> Result<(), BoundaryError> {
+    if e.name.trim().is_empty() {
+        return Err(BoundaryError::invalid(
+            format!("{at}.name"),
+            "must not be empty",
+        ));
+    }
+    let r = &e.reference;
+    let reference = |field: &str| format!("{at}.reference.{field}");
+    if r.o2_basis.is_none() {
+        return Err(BoundaryError::invalid(
+            reference("o2_basis"),
+            "is required: `dry` (extractive analyser) or `wet` (in situ)",
+        ));
+    }
+    let ambient = match &r.ambient_pressure {
+        None => STANDARD_ATMOSPHERE_PA,
+        Some(a) => {
+            let path = reference("ambient_pressure");
+            absolute_pressure(a, &path)?;
+            amount::<kind::Pressure>(a, &path, STANDARD_ATMOSPHERE_PA, false)?
+        }
+    };
+    let rating = amount::<kind::Power>(&e.rating, &format!("{at}.rating"), ambient, false)?;
+    if rating <= 0.0 {
+        return Err(BoundaryError::invalid(
+            format!("{at}.rating"),
+            "must be a positive power",
+        ));
+    }
+    if let Some(eff) = e.design_efficiency_percent_hhv
+        && !(eff.is_finite() && eff > 0.0 && eff <= 100.0)
+    {
+        return Err(BoundaryError::invalid(
+            format!("{at}.design_efficiency_percent_hhv"),
+            format!("{eff} is not a percentage in (0, 100]"),
+        ));
+    }
+    match &e.surface {
+        None => {}
+        Some(SurfaceSpec::FractionOfRating(f)) => {
+            amount::<kind::Fraction>(f, &format!("{at}.surface.fraction_of_rating"), ambient, false)?;
+        }
+        Some(SurfaceSpec::Measured(c)) => {
+            let p = |f: &str| format!("{at}.surface.measured.{f}");
+            amount::<kind::Area>(&c.area, &p("area"), ambient, false)?;
+            amount::<kind::Temperature>(&c.ambient_temperature, &p("ambient_temperature"), ambient, false)?;
+            amount::<kind::Velocity>(&c.air_velocity, &p("air_velocity"), ambient, false)?;
+            amount::<kind::Fraction>(&c.emissivity, &p("emissivity"), ambient, false)?;
+        }
+    }
+    if let Some(x) = &r.steam_quality {
+        amount::<kind::Fraction>(x, &reference("steam_quality"), ambient, false)?;
+    }
+    if let Some(x) = &r.blowdown_fraction {
+        amount::<kind::Fraction>(x, &reference("blowdown_fraction"), ambient, true)?;
+    }
+    if let Some(x) = &r.liquid_specific_heat {
+        amount::<kind::SpecificHeat>(x, &reference("liquid_specific_heat"), ambient, false)?;
+    }
+    if let Some(x) = &r.delivery_temperature {
+        amount::<kind::Temperature>(x, &reference("delivery_temperature"), ambient, false)?;
+    }
+    if let Some(d) = &r.dead_state {
+        amount::<kind::Temperature>(&d.temperature, &reference("dead_state.temperature"), ambient, false)?;
+        let path = reference("dead_state.pressure");
+        absolute_pressure(&d.pressure, &path)?;
+        amount::<kind::Pressure>(&d.pressure, &path, ambient, false)?;
+    }
+    let applicable = applicable(e, at)?;
+    for q in &applicable.required {
+        if !e.tags.contains_key(q) {
+            return Err(BoundaryError::invalid(
+                format!("{at}.tags.{q}"),
+                format!(
+                    "is required for this {}: give a tag {{tag, unit, ...}} or a constant",
+                    e.kind.as_str()
+                ),
+            ));
+        }
+    }
+    for (q, source) in &e.tags {
+        let path = format!("{at}.tags.{q}");
+        if !applicable.allowed.contains(q) {
+            return Err(BoundaryError::invalid(
+                path,
+                format!(
+                    "does not apply to this {} as configured (its output, surface and \
+                     reference conditions)",
+                    e.kind.as_str()
+                ),
+            ));
+        }
+        match source {
+            Source::Constant(a) => {
+                quantity_value(*q, &a.0, &path, ambient)?;
+            }
+            Source::Tag(t) => tag(*q, t, &path, ambient)?,
+        }
+    }
+    fuel(e, at)
+}
+
+/// Refuses a gauge unit for a barometric or dead-state pressure.
+fn absolute_pressure(a: &Amount, path: &str) -> Result<(), BoundaryError> {
+    let q: Q<kind::Pressure> = read_q(&a.0, path)?;
+    if q.is_gauge() {
+        return Err(BoundaryError::invalid(
+            path,
+            "write this pressure in an absolute unit (kPa, bar, psia, inHg)",
+        ));
+    }
+    Ok(())
+}
+
+fn read_q<K: Kind>(value: &serde_json::Value, path: &str) -> Result<Q<K>, BoundaryError> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| BoundaryError::new(BoundaryErrorKind::Shape, path, e))
+}
+
+/// Reads a value as kind `K` into SI; a stated uncertainty is read too, and refused unless
+/// `uncertainty_allowed`.
+fn amount<K: Kind>(
+    a: &Amount,
+    path: &str,
+    ambient: f64,
+    uncertainty_allowed: bool,
+) -> Result<f64, BoundaryError> {
+    let q: Q<K> = read_q(&a.0, path)?;
+    let si = q.si(ambient).map_err(|e| BoundaryError::at(path, &e))?;
+    let stated = q
+        .uncertainty(ambient)
+        .map_err(|e| BoundaryError::invalid(path, format!("uncertainty: {}", e.reason())))?;
+    if stated.is_some() && !uncertainty_allowed {
+        return Err(BoundaryError::invalid(
+            path,
+            "an uncertainty is stated, but this value is not a measured input whose \
+             uncertainty is propagated",
+        ));
+    }
+    Ok(si)
+}
+
+/// Reads a quantity's value (constant, or a probe of a tag's unit) with the kind its
+/// dimension calls for.
+fn quantity_value(
+    q: Quantity,
+    value: &serde_json::Value,
+    path: &str,
+    ambient: f64,
+) -> Result<f64, BoundaryError> {
+    let a = Amount(value.clone());
+    let u = q.propagates_uncertainty();
+    match q.dimensions()[0] {
+        Dimension::MassFlow if q == Quantity::FuelFlow => {
+            amount::<kind::FuelFlow>(&a, path, ambient, u)
+        }
+        Dimension::MassFlow => amount::<kind::MassFlow>(&a, path, ambient, u),
+        Dimension::Pressure => amount::<kind::Pressure>(&a, path, ambient, u),
+        Dimension::Fraction => amount::<kind::Fraction>(&a, path, ambient, u),
+        Dimension::Power => amount::<kind::Power>(&a, path, ambient, u),
+        _ => amount::<kind::Temperature>(&a, path, ambient, u),
+    }
+}
+
+fn tag(q: Quantity, t: &TagSpec, path: &str, ambient: f64) -> Result<(), BoundaryError> {
+    let name = t.tag.as_str();
+    if name.is_empty()
+        || name.chars().count() > MAX_TAG_LEN
+        || name.trim() != name
+        || name.chars().any(char::is_control)
+    {
+        return Err(BoundaryError::invalid(
+            format!("{path}.tag"),
+            format!(
+                "\"{name}\" is not a tag name: 1 to {MAX_TAG_LEN} characters, no surrounding \
+                 spaces, no control characters"
+            ),
+        ));
+    }
+    // A probe value of 1 in the tag's unit checks the unit's dimension, then the
+    // uncertainty's form; 1 is a valid reading in every accepted unit (1 K, 1 Pa, 1 %).
+    let probe = json!({"value": 1.0, "unit": t.unit});
+    quantity_value(q, &probe, path, ambient)
+        .map_err(|e| BoundaryError::new(e.kind(), format!("{path}.unit"), e.reason()))?;
+    if let Some(u) = &t.uncertainty {
+        let probe = json!({"value": 1.0, "unit": t.unit, "uncertainty": u});
+        quantity_value(q, &probe, path, ambient).map_err(|e| {
+            BoundaryError::new(e.kind(), format!("{path}.uncertainty"), e.reason())
+        })?;
+    }
+    if let Some(r) = &t.range
+        && !(r.min.is_finite() && r.max.is_finite() && r.min < r.max)
+    {
+        return Err(BoundaryError::invalid(
+            format!("{path}.range"),
+            format!("min {} must be below max {}, both finite", r.min, r.max),
+        ));
+    }
+    if let Some(h) = &t.max_hold {
+        let s = units::parse_quantity(h, Dimension::Time, ambient)
+            .map_err(|e| BoundaryError::invalid(format!("{path}.max_hold"), e.reason()))?;
+        if s <= 0.0 {
+            return Err(BoundaryError::invalid(
+                format!("{path}.max_hold"),
+                "must be a positive time (\"10 min\")",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the fuel with the calculation document's own rules, on a probe document whose
+/// other values are plausible constants; only errors about the fuel (and a standard-volume
+/// fuel flow of a fuel that is not a gas) are the spec's.
+fn fuel(e: &Equipment, at: &str) -> Result<(), BoundaryError> {
+    let path = format!("{at}.fuel");
+    if e.fuel.get("temperature").is_some() {
+        return Err(BoundaryError::invalid(
+            format!("{path}.temperature"),
+            "give the fuel temperature as the quantity tags.fuel_temperature (a tag or a \
+             constant)",
+        ));
+    }
+    let probe = json!({
+        "equipment": {"type": "process_furnace"},
+        "fuel": e.fuel,
+        "fuel_flow": "1 kg/s",
+        "output": {"metered": {"duty": "1 MW", "delivery_temperature": "500 K"}},
+        "flue_gas": {"o2": "3 %", "o2_basis": "dry", "temperature": "450 K"},
+        "combustion_air": {"temperature": "298.15 K", "relative_humidity": "50 %"},
+    });
+    let fuel_error = |err: BoundaryError| {
+        if err.path() == "fuel" || err.path().starts_with("fuel.") {
+            let rest = &err.path()["fuel".len()..];
+            Err(BoundaryError::new(err.kind(), format!("{path}{rest}"), err.reason()))
+        } else {
+            Ok(None)
+        }
+    };
+    let converted = match calc::read(&probe.to_string()).and_then(|d| calc::convert(&d)) {
+        Ok(c) => Some(c),
+        Err(err) => fuel_error(err)?,
+    };
+    let is_gas = match converted.as_ref().map(|c| &c.inputs) {
+        Some(EquipmentInputs::Fired(f)) => f.fuel.molar_mass().is_some(),
+        _ => true,
+    };
+    if let Some(Source::Tag(t)) = e.tags.get(&Quantity::FuelFlow)
+        && !is_gas
+        && units::convert(1.0, &t.unit, Dimension::StandardVolumeFlow, STANDARD_ATMOSPHERE_PA)
+            .is_ok()
+    {
+        return Err(BoundaryError::invalid(
+            format!("{at}.tags.fuel_flow.unit"),
+            format!(
+                "\"{}\" is a flow at standard conditions, which applies to gaseous fuels only; \
+                 meter a liquid or solid fuel as a mass flow (kg/h, t/h, lb/h)",
+                t.unit
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+DROP TABLE readings;
+DROP TABLE facility_equipment;
+DROP TABLE facilities;

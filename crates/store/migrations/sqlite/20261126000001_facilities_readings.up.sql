@@ -1,0 +1,29 @@
+-- Facilities, their equipment units and the meter readings.
+
+CREATE TABLE facilities (
+    id            TEXT    NOT NULL PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 200),
+    name          TEXT    NOT NULL,
+    time_zone     TEXT    NOT NULL,
+    spec          TEXT    NOT NULL CONSTRAINT spec_json CHECK (json_valid(spec)),
+    updated_at_us INTEGER NOT NULL
+);
+
+-- An equipment id belongs to exactly one facility (the primary key enforces it across facilities).
+CREATE TABLE facility_equipment (
+    equipment_id TEXT    NOT NULL PRIMARY KEY CHECK (length(equipment_id) BETWEEN 1 AND 200),
+    facility_id  TEXT    NOT NULL REFERENCES facilities (id) ON DELETE CASCADE,
+    position     INTEGER NOT NULL,
+    UNIQUE (facility_id, equipment_id)
+);
+
+-- One row per (facility, tag, time). The clustered key serves both the idempotent upsert and the
+-- range read of one tag; `revision` counts corrections of the same key.
+CREATE TABLE readings (
+    facility_id TEXT    NOT NULL REFERENCES facilities (id),
+    tag         TEXT    NOT NULL,
+    time_us     INTEGER NOT NULL,
+    value       REAL    NOT NULL CONSTRAINT value_finite CHECK (value BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308),
+    quality     INTEGER NOT NULL CONSTRAINT quality_known CHECK (quality IN (0, 1, 2)),
+    revision    INTEGER NOT NULL DEFAULT 0 CHECK (revision >= 0),
+    PRIMARY KEY (facility_id, tag, time_us)
+) WITHOUT ROWID;
