@@ -26,10 +26,23 @@ use crate::uncertainty::{InputUncertainty, UncertaintySpec};
 /// canonical text itself bumps this version, so a hash never vouches for two different results.
 pub const METHOD_VERSION: &str = "thermaliq-method/1";
 
-/// Canonical text of one calculation's inputs and stated uncertainties; first line
-/// [`METHOD_VERSION`], uncertainties in the order of
+/// A Monte Carlo run's parameters: its result depends on them, so they are hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonteCarloRun {
+    /// Number of samples.
+    pub samples: usize,
+    /// Seed of the random-number generator.
+    pub seed: u64,
+}
+
+/// Canonical text of one calculation's inputs, stated uncertainties and Monte Carlo run (if
+/// any); first line [`METHOD_VERSION`], uncertainties in the order of
 /// [`InputId::ALL`](crate::uncertainty::InputId::ALL).
-pub fn canonical_text(inputs: &EquipmentInputs, uncertainties: &[InputUncertainty]) -> String {
+pub fn canonical_text(
+    inputs: &EquipmentInputs,
+    uncertainties: &[InputUncertainty],
+    monte_carlo: Option<MonteCarloRun>,
+) -> String {
     let mut t = Canonical(String::with_capacity(4096));
     t.0.push_str(METHOD_VERSION);
     t.0.push('\n');
@@ -54,12 +67,20 @@ pub fn canonical_text(inputs: &EquipmentInputs, uncertainties: &[InputUncertaint
             format_args!("{kind}:{amount}"),
         );
     }
+    if let Some(run) = monte_carlo {
+        t.line("monte_carlo.samples", format_args!("{}", run.samples));
+        t.line("monte_carlo.seed", format_args!("{}", run.seed));
+    }
     t.0
 }
 
 /// Lowercase hexadecimal SHA-256 (FIPS 180-4) of [`canonical_text`].
-pub fn provenance_hash(inputs: &EquipmentInputs, uncertainties: &[InputUncertainty]) -> String {
-    sha256_hex(canonical_text(inputs, uncertainties).as_bytes())
+pub fn provenance_hash(
+    inputs: &EquipmentInputs,
+    uncertainties: &[InputUncertainty],
+    monte_carlo: Option<MonteCarloRun>,
+) -> String {
+    sha256_hex(canonical_text(inputs, uncertainties, monte_carlo).as_bytes())
 }
 
 /// Lowercase hexadecimal SHA-256 of `bytes`.
@@ -359,7 +380,7 @@ mod tests {
     }
 
     fn hash(f: FiredInputs, u: &[InputUncertainty]) -> String {
-        provenance_hash(&EquipmentInputs::Fired(f), u)
+        provenance_hash(&EquipmentInputs::Fired(f), u, None)
     }
 
     fn o2_1pct() -> InputUncertainty {
@@ -386,7 +407,7 @@ mod tests {
             a.bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         );
-        let text = canonical_text(&EquipmentInputs::Fired(boiler()), &[]);
+        let text = canonical_text(&EquipmentInputs::Fired(boiler()), &[], None);
         assert_eq!(text.lines().next(), Some(METHOD_VERSION));
         assert!(text.contains("\nflue_gas.temperature=453.15\n"), "{text}");
     }

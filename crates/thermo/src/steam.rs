@@ -156,6 +156,15 @@ pub struct SteamState {
     pub phase: Phase,
 }
 
+impl SteamState {
+    /// The same state reporting the caller's pressure exactly, not its round trip through
+    /// megapascal.
+    fn at(mut self, p: Pressure) -> Self {
+        self.pressure = p;
+        self
+    }
+}
+
 /// Single-phase properties in `seuif97` units (MPa, K, kJ/kg, kJ/(kg K), m³/kg, m/s); cp and w
 /// unchecked because they diverge at the critical point, see [`physical`].
 #[derive(Debug, Clone, Copy)]
@@ -492,7 +501,7 @@ pub fn state_pt(p: Pressure, t: Temperature) -> Result<SteamState> {
     check_pt(p_mpa, t_k)?;
     let region = region_pt(p_mpa, t_k)?;
     let (props, _) = eval(p_mpa, t_k, region, None)?;
-    build_single(p_mpa, t_k, region, &props)
+    build_single(p_mpa, t_k, region, &props).map(|state| state.at(p))
 }
 
 /// h or s (kJ units) of a valid (p, T) in one `seuif97` call where region 3 is impossible, so
@@ -557,7 +566,7 @@ pub fn saturated_vapour(p: Pressure) -> Result<SteamState> {
 pub fn state_px(p: Pressure, x: Fraction) -> Result<SteamState> {
     let p_mpa = p.megapascal();
     check_saturation_pressure(p_mpa)?;
-    build_two_phase(p_mpa, t_sat_k(p_mpa)?, x.value())
+    build_two_phase(p_mpa, t_sat_k(p_mpa)?, x.value()).map(|state| state.at(p))
 }
 
 /// Enthalpy, J/kg, and entropy, J/(kg K), of saturated liquid and saturated vapour at p,
@@ -772,12 +781,12 @@ fn state_p_y(p: Pressure, target: Target, value_si: f64) -> Result<SteamState> {
 /// State from pressure and specific enthalpy h (J/kg), refined so that h(p, T) of the forward
 /// equations equals h to 1e-9 relative; two-phase states get their quality x.
 pub fn state_ph(p: Pressure, h_j_kg: f64) -> Result<SteamState> {
-    state_p_y(p, Target::Enthalpy, h_j_kg)
+    state_p_y(p, Target::Enthalpy, h_j_kg).map(|state| state.at(p))
 }
 
 /// State from pressure and specific entropy s (J/(kg K)), refined like [`state_ph`].
 pub fn state_ps(p: Pressure, s_j_kg_k: f64) -> Result<SteamState> {
-    state_p_y(p, Target::Entropy, s_j_kg_k)
+    state_p_y(p, Target::Entropy, s_j_kg_k).map(|state| state.at(p))
 }
 
 /// State from specific enthalpy (J/kg) and entropy (J/(kg K)): pressure from the IAPWS

@@ -48,12 +48,15 @@ pub fn read(json: &str) -> Result<CalculationInput, BoundaryError> {
 pub fn run(doc: &CalculationInput, options: RunOptions) -> Result<OutputDocument, BoundaryError> {
     let converted = convert(doc)?;
     let stated: Vec<_> = converted.stated.iter().map(|s| s.uncertainty).collect();
+    let monte_carlo_run = converted
+        .plan
+        .and_then(|plan| plan.monte_carlo)
+        .map(|(samples, seed)| provenance::MonteCarloRun { samples, seed });
+    let canonical = provenance::canonical_text(&converted.inputs, &stated, monte_carlo_run);
     let provenance = output::Provenance {
-        sha256: provenance::provenance_hash(&converted.inputs, &stated),
+        sha256: provenance::sha256_hex(canonical.as_bytes()),
         method_version: provenance::METHOD_VERSION,
-        canonical_inputs: options
-            .canonical_inputs
-            .then(|| provenance::canonical_text(&converted.inputs, &stated)),
+        canonical_inputs: options.canonical_inputs.then_some(canonical),
     };
     match &converted.inputs {
         EquipmentInputs::Fired(inputs) => {
