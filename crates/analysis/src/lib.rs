@@ -1,5 +1,19 @@
-//! Analysis on the engineering core's results: Sankey layout and SVG, benchmarks and
-//! recommendations.
+//! Analysis on the engineering core's results: the Sankey model and its SVG, benchmarks
+//! against published efficiency distributions, and recommendations whose savings are
+//! computed by re-running the engineering core.
 //!
-//! Architecture invariant: pure, like `thermo` — no I/O, no async, no serialization format.
-//! Its content arrives with the analysis issue; until then the crate holds nothing.
+//! Architecture invariant: pure, like `thermo` — no I/O, no async. The one serialization
+//! format read is the embedded benchmark data file (`data/benchmarks.toml`, parsed once at
+//! first use); the result types derive `serde::Serialize` so the HTTP layer can return them.
+//! Methods, constants and sources: `docs/ANALYSIS.md`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod benchmark;
+pub mod recommend;
+pub mod sankey;
+
+pub use thermo::{Error, ErrorKind, Result};
+
+/// Joules per gigajoule: prices and emission factors are stated per GJ.
+pub const J_PER_GJ: f64 = 1e9;

@@ -10,3 +10,7 @@
 pub mod calc;
 pub mod steam;
 pub mod facility;
+pub mod aggregate;
+pub mod demo;
+pub mod http;
+pub mod settings;

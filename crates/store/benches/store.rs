@@ -59,14 +59,21 @@ fn ingest(c: &mut Criterion) {
                 next_s += (BATCH / TAGS) as i64 + 1;
                 batch(next_s, 0.0)
             },
-            |rows| rt.block_on(store.insert_readings("FAC-001", &rows)).expect("ingest"),
+            |rows| {
+                rt.block_on(store.insert_readings("FAC-001", &rows))
+                    .expect("ingest")
+            },
             BatchSize::LargeInput,
         )
     });
     let same = batch(-1_000_000, 0.0);
-    rt.block_on(store.insert_readings("FAC-001", &same)).expect("ingest");
+    rt.block_on(store.insert_readings("FAC-001", &same))
+        .expect("ingest");
     group.bench_function("unchanged_10k", |b| {
-        b.iter(|| rt.block_on(store.insert_readings("FAC-001", &same)).expect("ingest"))
+        b.iter(|| {
+            rt.block_on(store.insert_readings("FAC-001", &same))
+                .expect("ingest")
+        })
     });
     let mut shift = 0.0;
     group.bench_function("corrected_10k", |b| {
@@ -75,7 +82,10 @@ fn ingest(c: &mut Criterion) {
                 shift += 1.0;
                 batch(-1_000_000, shift)
             },
-            |rows| rt.block_on(store.insert_readings("FAC-001", &rows)).expect("ingest"),
+            |rows| {
+                rt.block_on(store.insert_readings("FAC-001", &rows))
+                    .expect("ingest")
+            },
             BatchSize::LargeInput,
         )
     });
@@ -99,7 +109,8 @@ fn read_hour(c: &mut Criterion) {
         })
         .collect();
     for rows in day.chunks(BATCH) {
-        rt.block_on(store.insert_readings("FAC-001", rows)).expect("ingest");
+        rt.block_on(store.insert_readings("FAC-001", rows))
+            .expect("ingest");
     }
     let tags: Vec<String> = (0..TAGS).map(tag).collect();
     let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();

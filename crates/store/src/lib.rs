@@ -127,7 +127,7 @@ impl Store {
 
     /// Readings of each requested tag in [start_us, end_us), plus the last reading before
     /// `start_us` (for time-weighting), sorted by time; one series per distinct tag, in request
-    /// order, empty when the tag has no data.
+    /// order, empty when the tag has no data. `Error::Constraint` unless `end_us > start_us`.
     pub async fn readings(
         &self,
         facility_id: &str,

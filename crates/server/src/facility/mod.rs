@@ -224,12 +224,10 @@ impl<'de> Deserialize<'de> for Source {
                     .map(Source::Tag)
                     .map_err(de::Error::custom)
             }
-            serde_json::Value::Object(map) if !map.contains_key("value") => {
-                Err(de::Error::custom(
-                    "expected a tag {tag, unit, uncertainty?, range?, max_hold?} or a constant \
+            serde_json::Value::Object(map) if !map.contains_key("value") => Err(de::Error::custom(
+                "expected a tag {tag, unit, uncertainty?, range?, max_hold?} or a constant \
                      (\"60 %\" or {value, unit, uncertainty?})",
-                ))
-            }
+            )),
             serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Array(_) => {
                 Err(de::Error::custom(
                     "expected a tag {tag, unit, ...} or a constant such as \"60 %\"",
@@ -261,6 +259,18 @@ pub struct TagSpec {
     pub max_hold: Option<String>,
 }
 
+impl TagSpec {
+    /// The meter's expanded (95 %) uncertainty of a reading `value` of quantity `q`, in the
+    /// tag's unit; `None` when the tag states none.
+    pub fn expanded_uncertainty(
+        &self,
+        q: Quantity,
+        value: f64,
+    ) -> Result<Option<f64>, BoundaryError> {
+        validate::expanded_in_tag_unit(q, self, value)
+    }
+}
+
 /// A closed plausible range of readings, in the tag's unit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -279,7 +289,7 @@ impl Range {
 }
 
 /// What a tag or constant measures; the names are stable (documents, APIs, metrics).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Quantity {
     /// Fuel flow as fired: mass flow, or standard-volume flow for gases.
@@ -358,6 +368,11 @@ impl Quantity {
         Self::AuxiliaryPower,
     ];
 
+    /// Position in [`Quantity::ALL`], for tables indexed by quantity.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The stable name (`steam_flow`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -391,10 +406,9 @@ impl Quantity {
     pub fn dimensions(self) -> &'static [Dimension] {
         match self {
             Self::FuelFlow => &[Dimension::MassFlow, Dimension::StandardVolumeFlow],
-            Self::SteamFlow
-            | Self::BlowdownFlow
-            | Self::WaterFlow
-            | Self::LiquidFlow => &[Dimension::MassFlow],
+            Self::SteamFlow | Self::BlowdownFlow | Self::WaterFlow | Self::LiquidFlow => {
+                &[Dimension::MassFlow]
+            }
             Self::SteamPressure | Self::FeedwaterPressure | Self::WaterPressure => {
                 &[Dimension::Pressure]
             }
@@ -418,10 +432,7 @@ impl Quantity {
     /// Whether the quantity is a rate (flow, power) whose integral over time is a total
     /// (mass, moles, energy).
     pub fn is_rate(self) -> bool {
-        matches!(
-            self.dimensions()[0],
-            Dimension::MassFlow | Dimension::Power
-        )
+        matches!(self.dimensions()[0], Dimension::MassFlow | Dimension::Power)
     }
 
     /// Whether a default stands in when the quantity is not available (CO 0, fuel at 25 °C,
@@ -429,7 +440,10 @@ impl Quantity {
     pub fn has_default(self) -> bool {
         matches!(
             self,
-            Self::FuelTemperature | Self::FlueGasCo | Self::AuxiliaryPower | Self::FeedwaterPressure
+            Self::FuelTemperature
+                | Self::FlueGasCo
+                | Self::AuxiliaryPower
+                | Self::FeedwaterPressure
         )
     }
 
@@ -437,6 +451,44 @@ impl Quantity {
     /// the engineering core); feedwater and water pressures only fix water properties.
     pub fn propagates_uncertainty(self) -> bool {
         !matches!(self, Self::FeedwaterPressure | Self::WaterPressure)
+    }
+}
+
+/// The stable names of [`Quantity::ALL`], for messages.
+const QUANTITY_NAMES: [&str; 23] = [
+    "fuel_flow",
+    "fuel_temperature",
+    "steam_flow",
+    "steam_pressure",
+    "steam_temperature",
+    "feedwater_temperature",
+    "feedwater_pressure",
+    "blowdown_flow",
+    "flue_gas_o2",
+    "flue_gas_temperature",
+    "flue_gas_co",
+    "combustion_air_temperature",
+    "combustion_air_humidity",
+    "surface_temperature",
+    "water_flow",
+    "water_inlet_temperature",
+    "water_outlet_temperature",
+    "water_pressure",
+    "liquid_flow",
+    "liquid_inlet_temperature",
+    "liquid_outlet_temperature",
+    "duty",
+    "auxiliary_power",
+];
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Read as a string, so that an error inside a tag map names the quantity in its path.
+        let name = String::deserialize(deserializer)?;
+        Quantity::ALL
+            .into_iter()
+            .find(|q| q.as_str() == name)
+            .ok_or_else(|| de::Error::unknown_variant(&name, &QUANTITY_NAMES))
     }
 }
 
@@ -565,7 +617,11 @@ impl Equipment {
 /// A serde error of the spec, its path completed with a missing field's name.
 fn shape_error(e: serde_path_to_error::Error<serde_json::Error>) -> BoundaryError {
     let mut path = e.path().to_string();
-    if path == "." {
+    // serde_path_to_error writes `?` for a map key it could not read (an unknown quantity).
+    if let Some(parent) = path.strip_suffix(".?") {
+        path = parent.to_string();
+    }
+    if path == "." || path == "?" {
         path.clear();
     }
     let message = e.inner().to_string();

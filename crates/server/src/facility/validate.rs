@@ -10,7 +10,7 @@ use thermo::units::{self, Dimension};
 use super::{
     Amount, Equipment, EquipmentType, FacilitySpec, Quantity, Source, SurfaceSpec, TagSpec,
 };
-use crate::calc::quantity::{Kind, Q, kind};
+use crate::calc::quantity::{Kind, Q, Stated, kind};
 use crate::calc::{self, BoundaryError, BoundaryErrorKind};
 
 /// Longest tag name accepted, characters.
@@ -92,8 +92,7 @@ fn is_time_zone(tz: &str) -> bool {
         && parts.len() >= 2
         && parts.iter().all(|p| {
             p.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && p
-                    .chars()
+                && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-'))
         })
 }
@@ -160,8 +159,16 @@ fn applicable(e: &Equipment, at: &str) -> Result<Applicable, BoundaryError> {
                 )?;
                 required.push(Qt::BlowdownFlow);
             }
-            refuse(r.liquid_specific_heat.is_some(), "liquid_specific_heat", &not_for)?;
-            refuse(r.delivery_temperature.is_some(), "delivery_temperature", &not_for)?;
+            refuse(
+                r.liquid_specific_heat.is_some(),
+                "liquid_specific_heat",
+                &not_for,
+            )?;
+            refuse(
+                r.delivery_temperature.is_some(),
+                "delivery_temperature",
+                &not_for,
+            )?;
         }
         EquipmentType::HotWaterBoiler => {
             required.extend([
@@ -170,8 +177,16 @@ fn applicable(e: &Equipment, at: &str) -> Result<Applicable, BoundaryError> {
                 Qt::WaterOutletTemperature,
                 Qt::WaterPressure,
             ]);
-            refuse(r.liquid_specific_heat.is_some(), "liquid_specific_heat", &not_for)?;
-            refuse(r.delivery_temperature.is_some(), "delivery_temperature", &not_for)?;
+            refuse(
+                r.liquid_specific_heat.is_some(),
+                "liquid_specific_heat",
+                &not_for,
+            )?;
+            refuse(
+                r.delivery_temperature.is_some(),
+                "delivery_temperature",
+                &not_for,
+            )?;
         }
         EquipmentType::ThermalOilHeater
         | EquipmentType::FiredHeater
@@ -258,12 +273,22 @@ fn equipment(e: &Equipment, at: &str) -> Result<(), BoundaryError> {
     match &e.surface {
         None => {}
         Some(SurfaceSpec::FractionOfRating(f)) => {
-            amount::<kind::Fraction>(f, &format!("{at}.surface.fraction_of_rating"), ambient, false)?;
+            amount::<kind::Fraction>(
+                f,
+                &format!("{at}.surface.fraction_of_rating"),
+                ambient,
+                false,
+            )?;
         }
         Some(SurfaceSpec::Measured(c)) => {
             let p = |f: &str| format!("{at}.surface.measured.{f}");
             amount::<kind::Area>(&c.area, &p("area"), ambient, false)?;
-            amount::<kind::Temperature>(&c.ambient_temperature, &p("ambient_temperature"), ambient, false)?;
+            amount::<kind::Temperature>(
+                &c.ambient_temperature,
+                &p("ambient_temperature"),
+                ambient,
+                false,
+            )?;
             amount::<kind::Velocity>(&c.air_velocity, &p("air_velocity"), ambient, false)?;
             amount::<kind::Fraction>(&c.emissivity, &p("emissivity"), ambient, false)?;
         }
@@ -281,7 +306,12 @@ fn equipment(e: &Equipment, at: &str) -> Result<(), BoundaryError> {
         amount::<kind::Temperature>(x, &reference("delivery_temperature"), ambient, false)?;
     }
     if let Some(d) = &r.dead_state {
-        amount::<kind::Temperature>(&d.temperature, &reference("dead_state.temperature"), ambient, false)?;
+        amount::<kind::Temperature>(
+            &d.temperature,
+            &reference("dead_state.temperature"),
+            ambient,
+            false,
+        )?;
         let path = reference("dead_state.pressure");
         absolute_pressure(&d.pressure, &path)?;
         amount::<kind::Pressure>(&d.pressure, &path, ambient, false)?;
@@ -347,6 +377,25 @@ fn amount<K: Kind>(
 ) -> Result<f64, BoundaryError> {
     let q: Q<K> = read_q(&a.0, path)?;
     let si = q.si(ambient).map_err(|e| BoundaryError::at(path, &e))?;
+    match K::DIMENSIONS[0] {
+        Dimension::Fraction if !(0.0..=1.0).contains(&si) => {
+            return Err(BoundaryError::invalid(
+                path,
+                format!(
+                    "{} is not a fraction between 0 and 1 (0 % to 100 %)",
+                    q.written()
+                ),
+            ));
+        }
+        Dimension::Temperature | Dimension::Pressure | Dimension::Fraction => {}
+        _ if si < 0.0 => {
+            return Err(BoundaryError::invalid(
+                path,
+                format!("{} is negative", q.written()),
+            ));
+        }
+        _ => {}
+    }
     let stated = q
         .uncertainty(ambient)
         .map_err(|e| BoundaryError::invalid(path, format!("uncertainty: {}", e.reason())))?;
@@ -404,9 +453,8 @@ fn tag(q: Quantity, t: &TagSpec, path: &str, ambient: f64) -> Result<(), Boundar
         .map_err(|e| BoundaryError::new(e.kind(), format!("{path}.unit"), e.reason()))?;
     if let Some(u) = &t.uncertainty {
         let probe = json!({"value": 1.0, "unit": t.unit, "uncertainty": u});
-        quantity_value(q, &probe, path, ambient).map_err(|e| {
-            BoundaryError::new(e.kind(), format!("{path}.uncertainty"), e.reason())
-        })?;
+        quantity_value(q, &probe, path, ambient)
+            .map_err(|e| BoundaryError::new(e.kind(), format!("{path}.uncertainty"), e.reason()))?;
     }
     if let Some(r) = &t.range
         && !(r.min.is_finite() && r.max.is_finite() && r.min < r.max)
@@ -452,7 +500,11 @@ fn fuel(e: &Equipment, at: &str) -> Result<(), BoundaryError> {
     let fuel_error = |err: BoundaryError| {
         if err.path() == "fuel" || err.path().starts_with("fuel.") {
             let rest = &err.path()["fuel".len()..];
-            Err(BoundaryError::new(err.kind(), format!("{path}{rest}"), err.reason()))
+            Err(BoundaryError::new(
+                err.kind(),
+                format!("{path}{rest}"),
+                err.reason(),
+            ))
         } else {
             Ok(None)
         }
@@ -467,8 +519,13 @@ fn fuel(e: &Equipment, at: &str) -> Result<(), BoundaryError> {
     };
     if let Some(Source::Tag(t)) = e.tags.get(&Quantity::FuelFlow)
         && !is_gas
-        && units::convert(1.0, &t.unit, Dimension::StandardVolumeFlow, STANDARD_ATMOSPHERE_PA)
-            .is_ok()
+        && units::convert(
+            1.0,
+            &t.unit,
+            Dimension::StandardVolumeFlow,
+            STANDARD_ATMOSPHERE_PA,
+        )
+        .is_ok()
     {
         return Err(BoundaryError::invalid(
             format!("{at}.tags.fuel_flow.unit"),
@@ -480,4 +537,52 @@ fn fuel(e: &Equipment, at: &str) -> Result<(), BoundaryError> {
         ));
     }
     Ok(())
+}
+
+/// A stated uncertainty read with the kind its quantity's dimension calls for.
+fn stated_of(
+    q: Quantity,
+    value: &serde_json::Value,
+    path: &str,
+) -> Result<Option<Stated>, BoundaryError> {
+    fn read<K: Kind>(
+        value: &serde_json::Value,
+        path: &str,
+    ) -> Result<Option<Stated>, BoundaryError> {
+        let q: Q<K> = read_q(value, path)?;
+        q.uncertainty(STANDARD_ATMOSPHERE_PA)
+            .map_err(|e| BoundaryError::invalid(path, format!("uncertainty: {}", e.reason())))
+    }
+    match q.dimensions()[0] {
+        Dimension::MassFlow if q == Quantity::FuelFlow => read::<kind::FuelFlow>(value, path),
+        Dimension::MassFlow => read::<kind::MassFlow>(value, path),
+        Dimension::Pressure => read::<kind::Pressure>(value, path),
+        Dimension::Fraction => read::<kind::Fraction>(value, path),
+        Dimension::Power => read::<kind::Power>(value, path),
+        _ => read::<kind::Temperature>(value, path),
+    }
+}
+
+/// The meter's expanded uncertainty of a reading `value` of quantity `q`, in the tag's unit.
+pub(super) fn expanded_in_tag_unit(
+    q: Quantity,
+    t: &TagSpec,
+    value: f64,
+) -> Result<Option<f64>, BoundaryError> {
+    let Some(u) = &t.uncertainty else {
+        return Ok(None);
+    };
+    let path = format!("tags.{q}.uncertainty");
+    let probe = json!({"value": value, "unit": t.unit, "uncertainty": u});
+    Ok(match stated_of(q, &probe, &path)? {
+        None => None,
+        Some(Stated::Relative(r)) => Some(r * value.abs()),
+        Some(Stated::Absolute { dimension, si }) => {
+            // Every accepted unit is linear in SI: its size is the SI step of one unit.
+            let at = |x: f64| units::convert(x, &t.unit, dimension, STANDARD_ATMOSPHERE_PA);
+            let size = at(2.0).and_then(|b| at(1.0).map(|a| b - a));
+            let size = size.map_err(|e| BoundaryError::at(&path, &e))?;
+            Some(si / size)
+        }
+    })
 }

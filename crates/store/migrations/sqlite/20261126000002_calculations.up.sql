@@ -24,7 +24,7 @@ CREATE TABLE calculations (
     CONSTRAINT period_order CHECK (period_end_us > period_start_us),
     CONSTRAINT status_consistent CHECK ((status = 'completed' AND efficiency IS NOT NULL AND energy_balance_percent IS NOT NULL AND failure_reason IS NULL)
         OR (status = 'failed' AND efficiency IS NULL AND energy_balance_percent IS NULL AND failure_reason IS NOT NULL))
-);
+) STRICT;
 
 CREATE INDEX calculations_by_created ON calculations (created_at_us DESC, id DESC);
 CREATE INDEX calculations_by_facility_created ON calculations (facility_id, created_at_us DESC, id DESC);
@@ -35,6 +35,6 @@ CREATE TABLE calculation_equipment (
     equipment_id   TEXT NOT NULL,
     position       INTEGER NOT NULL,
     PRIMARY KEY (calculation_id, equipment_id)
-) WITHOUT ROWID;
+) STRICT, WITHOUT ROWID;
 
 CREATE INDEX calculation_equipment_by_equipment ON calculation_equipment (equipment_id);

@@ -7,7 +7,7 @@ CREATE TABLE api_tokens (
     digest        BLOB    NOT NULL UNIQUE CONSTRAINT digest_sha256 CHECK (typeof(digest) = 'blob' AND length(digest) = 32),
     created_at_us INTEGER NOT NULL,
     revoked_at_us INTEGER CONSTRAINT revoked_after_created CHECK (revoked_at_us IS NULL OR revoked_at_us >= created_at_us)
-);
+) STRICT;
 
 -- At most one flag per equipment unit; it disappears with the unit.
 CREATE TABLE equipment_flags (
@@ -17,6 +17,6 @@ CREATE TABLE equipment_flags (
     flagged_by    TEXT    NOT NULL,
     flagged_at_us INTEGER NOT NULL,
     FOREIGN KEY (facility_id, equipment_id) REFERENCES facility_equipment (facility_id, equipment_id) ON DELETE CASCADE
-);
+) STRICT;
 
 CREATE INDEX equipment_flags_by_facility ON equipment_flags (facility_id);

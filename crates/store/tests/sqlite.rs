@@ -1,0 +1,81 @@
+//! The shared store suite on SQLite (a fresh database file per test), plus what only SQLite has.
+
+#[macro_use]
+mod suite;
+
+use store::{Error, Store};
+use tempfile::TempDir;
+
+/// A migrated store in a fresh temporary directory; the directory lives as long as the guard.
+async fn fresh_sqlite() -> (TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open_in_dir(dir.path()).await.expect("open");
+    store.migrate_up(None).await.expect("migrate");
+    (dir, store)
+}
+
+store_suite!(fresh_sqlite);
+
+#[tokio::test]
+async fn in_memory_store_works_across_pool() {
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    store.migrate_up(None).await.unwrap();
+    store
+        .put_facility(&suite::facility("FAC-001", &["B-1"]))
+        .await
+        .unwrap();
+    store
+        .insert_readings("FAC-001", &[suite::reading("A", suite::T0_US, 1.5)])
+        .await
+        .unwrap();
+    let series = store
+        .readings("FAC-001", &["A"], suite::T0_US, suite::T0_US + 1)
+        .await
+        .unwrap();
+    assert_eq!(series[0].values, vec![1.5]);
+    assert_eq!(store.backend(), "sqlite");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn open_in_dir_creates_directory_and_data_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a/b");
+    let store = Store::open_in_dir(&nested).await.unwrap();
+    store.migrate_up(None).await.unwrap();
+    store
+        .put_facility(&suite::facility("FAC-001", &[]))
+        .await
+        .unwrap();
+    store.close().await;
+    assert!(nested.join(store::SQLITE_FILE_NAME).is_file());
+
+    let url = format!(
+        "sqlite://{}",
+        nested.join(store::SQLITE_FILE_NAME).display()
+    );
+    let reopened = Store::open(&url).await.unwrap();
+    assert!(reopened.migration_status().await.unwrap().is_current);
+    assert!(reopened.facility("FAC-001").await.unwrap().is_some());
+    reopened.close().await;
+}
+
+#[tokio::test]
+async fn unsupported_url_refused() {
+    let refused = Store::open("mysql://localhost/x").await;
+    assert!(
+        matches!(refused, Err(Error::Constraint { .. })),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn unmigrated_database_reports_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in_dir(dir.path()).await.unwrap();
+    let status = store.migration_status().await.unwrap();
+    assert!(!status.is_current);
+    assert_eq!(status.current_version, None);
+    assert!(status.pending.len() >= 3);
+    store.close().await;
+}
