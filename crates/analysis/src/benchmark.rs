@@ -18,7 +18,7 @@ use crate::{Error, J_PER_GJ, Result};
 const DATA_TOML: &str = include_str!("../data/benchmarks.toml");
 
 /// Joules per International Table Btu, exact by definition (1 Btu_IT = 1055.05585262 J).
-pub const J_PER_BTU: f64 = 1055.055_852_62;
+pub const J_PER_BTU: f64 = 1_055.055_852_62;
 
 /// Dry-ash-free oxygen mass fraction above which a solid fuel counts as biomass: wood and
 /// straw carry 40–45 % oxygen (daf), coals up to lignite's ~25 %.
@@ -140,6 +140,16 @@ impl Entry {
     /// The five percentiles (10, 25, 50, 75, 90), %.
     pub fn percentiles(&self) -> [f64; 5] {
         [self.p10, self.p25, self.median, self.p75, self.p90]
+    }
+
+    /// Factor that brings the entry's figures to the HHV basis for `fuel`: 1 for HHV
+    /// entries, LHV/HHV of the fuel for LHV entries (η_HHV = η_LHV · LHV/HHV, the same
+    /// output over a larger input).
+    pub fn to_hhv(&self, fuel: &Fuel) -> f64 {
+        match self.basis {
+            HeatingBasis::Hhv => 1.0,
+            HeatingBasis::Lhv => fuel.lhv() / fuel.hhv(),
+        }
     }
 }
 
@@ -348,17 +358,13 @@ pub fn compare(
         return Ok(None);
     };
     let mut notes = Vec::new();
-    let to_hhv = match entry.basis {
-        HeatingBasis::Hhv => 1.0,
-        HeatingBasis::Lhv => {
-            let ratio = fuel.lhv() / fuel.hhv();
-            notes.push(format!(
-                "the benchmark is stated on the LHV basis; converted to HHV with this fuel's \
-                 LHV/HHV = {ratio:.4}"
-            ));
-            ratio
-        }
-    };
+    let to_hhv = entry.to_hhv(fuel);
+    if entry.basis == HeatingBasis::Lhv {
+        notes.push(format!(
+            "the benchmark is stated on the LHV basis; converted to HHV with this fuel's \
+             LHV/HHV = {to_hhv:.4}"
+        ));
+    }
     let percentiles_hhv = entry.percentiles().map(|p| p * to_hhv);
     let best_practice_hhv = entry.best_practice * to_hhv;
     let percent = 100.0 * eta;

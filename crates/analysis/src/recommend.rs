@@ -302,10 +302,7 @@ fn combustion_tuning(base: &Baseline, options: &Options) -> Result<Option<Applie
     }
     Ok(Some(Applied {
         measure: Measure::CombustionTuning,
-        title: format!(
-            "Tune combustion to {:.1} % O2 ({basis})",
-            100.0 * target
-        ),
+        title: format!("Tune combustion to {:.1} % O2 ({basis})", 100.0 * target),
         inputs,
         assumptions,
     }))
@@ -374,7 +371,8 @@ fn gas_flows(base: &Baseline) -> Result<(Composition, Composition)> {
     let n_flue = comb.flue_gas_flow / molar_mass;
     let flue = Composition(comb.flue_gas_wet.map(|x| x * n_flue));
     let air = &base.inputs.combustion_air;
-    let humidity = combustion::humidity_ratio(air.temperature, air.relative_humidity, air.pressure)?;
+    let humidity =
+        combustion::humidity_ratio(air.temperature, air.relative_humidity, air.pressure)?;
     let n_dry = comb.dry_air_flow / combustion::dry_air_molar_mass();
     let mut moles = [0.0; Species::ALL.len()];
     moles[Species::N2.index()] = combustion::AIR_N2 * n_dry;
@@ -596,8 +594,7 @@ fn insulation(base: &Baseline, options: &Options) -> Result<Option<Applied>> {
 }
 
 fn condensate_return(base: &Baseline, options: &Options) -> Result<Option<Applied>> {
-    let (Some(cr), UsefulOutput::Steam(s)) = (options.condensate_return, base.inputs.output)
-    else {
+    let (Some(cr), UsefulOutput::Steam(s)) = (options.condensate_return, base.inputs.output) else {
         return Ok(None);
     };
     let f = cr.additional_fraction.value();

@@ -23,7 +23,9 @@ use thermo::units;
 
 use crate::aggregate::{Period, unit_document};
 use crate::calc;
-use crate::facility::{Equipment, EquipmentType, FacilitySpec, Format, Quantity, Source};
+use crate::facility::{
+    Equipment, EquipmentType, FacilitySpec, Format, MeterUncertainty, Quantity, Source,
+};
 
 /// Id of the demo facility.
 pub const FACILITY_ID: &str = "FAC-DEMO-001";
@@ -91,6 +93,8 @@ struct Meter {
     unit: usize,
     quantity: Quantity,
     tag: String,
+    /// The tag's stated uncertainty (none: an exact meter).
+    uncertainty: Option<MeterUncertainty>,
     /// Calibration bias in multiples of U/4, drawn once.
     bias_z: f64,
 }
@@ -302,10 +306,16 @@ impl Demo {
         for (unit, e) in spec.equipment.iter().enumerate() {
             for (&quantity, source) in &e.tags {
                 if let Source::Tag(t) = source {
+                    let uncertainty = t.meter_uncertainty(quantity).map_err(|err| DemoError {
+                        equipment_id: e.id.clone(),
+                        second: 0,
+                        reason: err.to_string(),
+                    })?;
                     meters.push(Meter {
                         unit,
                         quantity,
                         tag: t.tag.clone(),
+                        uncertainty,
                         bias_z: StandardNormal.sample(&mut bias_rng),
                     });
                 }
@@ -341,7 +351,8 @@ impl Demo {
         )
     }
 
-    /// Every reading, 1 Hz for every tag, in time order.
+    /// Every reading, 1 Hz for every tag, in time order; refused when a reading's time
+    /// would not fit in i64 µs.
     pub fn readings(&self) -> Result<Vec<Reading>, DemoError> {
         let mut out = Vec::with_capacity(self.seconds as usize * self.meters.len());
         for block in 0..self.blocks() {
@@ -365,33 +376,36 @@ impl Demo {
     fn block_into(&self, block: i64, out: &mut Vec<Reading>) -> Result<(), DemoError> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(1_000 + block.unsigned_abs());
-        let from = (block * BLOCK_S).clamp(0, self.seconds);
-        let to = ((block + 1) * BLOCK_S).clamp(0, self.seconds);
+        let from = block.saturating_mul(BLOCK_S).clamp(0, self.seconds);
+        let to = block
+            .saturating_add(1)
+            .saturating_mul(BLOCK_S)
+            .clamp(0, self.seconds);
         let mut states: Vec<[f64; Quantity::ALL.len()]> =
             vec![[0.0; Quantity::ALL.len()]; self.knots.len()];
         for second in from..to {
+            let time_us = second
+                .checked_mul(1_000_000)
+                .and_then(|us| self.start_us.checked_add(us))
+                .ok_or_else(|| DemoError {
+                    equipment_id: String::new(),
+                    second,
+                    reason: format!(
+                        "{} µs + {second} s is not a representable time",
+                        self.start_us
+                    ),
+                })?;
             for (unit, s) in states.iter_mut().enumerate() {
                 *s = self.state(unit, second as f64).3;
             }
             for m in &self.meters {
                 let truth = states[m.unit][m.quantity.index()];
-                let e = &self.spec.equipment[m.unit];
-                let u = match e.source(m.quantity).and_then(Source::tag) {
-                    Some(t) => t
-                        .expanded_uncertainty(m.quantity, truth)
-                        .map_err(|err| DemoError {
-                            equipment_id: e.id.clone(),
-                            second,
-                            reason: err.to_string(),
-                        })?
-                        .unwrap_or(0.0),
-                    None => 0.0,
-                };
+                let u = m.uncertainty.map_or(0.0, |u| u.of(truth));
                 let z: f64 = StandardNormal.sample(&mut rng);
                 let bad = rng.random::<f64>() < BAD_READING_RATE;
                 out.push(Reading {
                     tag: m.tag.clone(),
-                    time_us: self.start_us + second * 1_000_000,
+                    time_us,
                     value: if bad {
                         0.0
                     } else {
@@ -407,8 +421,12 @@ impl Demo {
     /// The true input–output efficiency over `period` (clipped to the data): energy-weighted,
     /// Σ useful / Σ fuel input over its seconds.
     pub fn true_efficiency(&self, period: Period) -> TrueEfficiency {
-        let from = ((period.start_us - self.start_us).div_euclid(1_000_000)).clamp(0, self.seconds);
-        let to = ((period.end_us - self.start_us).div_euclid(1_000_000)).clamp(0, self.seconds);
+        let second = |us: i64| {
+            us.saturating_sub(self.start_us)
+                .div_euclid(1_000_000)
+                .clamp(0, self.seconds)
+        };
+        let (from, to) = (second(period.start_us), second(period.end_us));
         let mut sums = vec![(0.0, 0.0, 0.0); self.knots.len()];
         for second in from..to {
             for (unit, sum) in sums.iter_mut().enumerate() {

@@ -38,10 +38,8 @@ pub struct CacheSettings {
 }
 
 /// The default listen address, `127.0.0.1:8080`.
-pub const DEFAULT_BIND: SocketAddr = SocketAddr::new(
-    std::net::IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)),
-    8080,
-);
+pub const DEFAULT_BIND: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 8080);
 
 /// The default longest calculation period, 31 days.
 pub const DEFAULT_MAX_PERIOD: Duration = Duration::from_secs(31 * 86_400);

@@ -13,7 +13,12 @@ fn protected_routes() -> Vec<(Method, &'static str, &'static str, Option<Value>)
     vec![
         (Method::GET, "/facilities", "viewer", None),
         (Method::GET, "/facilities/FAC-DEMO-001", "viewer", None),
-        (Method::PUT, "/facilities/FAC-DEMO-001", "operator", Some(json!({}))),
+        (
+            Method::PUT,
+            "/facilities/FAC-DEMO-001",
+            "operator",
+            Some(json!({})),
+        ),
         (Method::DELETE, "/facilities/FAC-NONE", "admin", None),
         (
             Method::POST,
@@ -30,7 +35,12 @@ fn protected_routes() -> Vec<(Method, &'static str, &'static str, Option<Value>)
         ),
         (Method::GET, "/calculations", "viewer", None),
         (Method::GET, "/calculations/CALC-NONE", "viewer", None),
-        (Method::GET, "/equipment/BLR-001/latest-calculation", "viewer", None),
+        (
+            Method::GET,
+            "/equipment/BLR-001/latest-calculation",
+            "viewer",
+            None,
+        ),
         (
             Method::POST,
             "/equipment/BLR-001/flag",
@@ -56,7 +66,12 @@ async fn every_protected_route_refuses_no_bad_revoked_and_too_low_tokens() {
     for (method, path, role, body) in protected_routes() {
         for token in [None, Some(&malformed), Some(&unknown), Some(&app.revoked)] {
             let r = app
-                .call(method.clone(), path, token.map(String::as_str), body.as_ref())
+                .call(
+                    method.clone(),
+                    path,
+                    token.map(String::as_str),
+                    body.as_ref(),
+                )
                 .await;
             assert_eq!(
                 r.headers()
@@ -66,7 +81,11 @@ async fn every_protected_route_refuses_no_bad_revoked_and_too_low_tokens() {
                 "{method} {path}"
             );
             let (status, v) = json_of(r).await;
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} {token:?}: {v}");
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} {token:?}: {v}"
+            );
             assert_eq!(error(&v)["code"], "unauthorized");
         }
         let too_low: &[&String] = match role {
@@ -75,8 +94,11 @@ async fn every_protected_route_refuses_no_bad_revoked_and_too_low_tokens() {
             _ => &[&app.viewer, &app.operator],
         };
         for token in too_low {
-            let (status, v) =
-                json_of(app.call(method.clone(), path, Some(token), body.as_ref()).await).await;
+            let (status, v) = json_of(
+                app.call(method.clone(), path, Some(token), body.as_ref())
+                    .await,
+            )
+            .await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {v}");
             assert_eq!(error(&v)["code"], "forbidden");
         }
@@ -85,7 +107,9 @@ async fn every_protected_route_refuses_no_bad_revoked_and_too_low_tokens() {
             "operator" => &app.operator,
             _ => &app.admin,
         };
-        let r = app.call(method.clone(), path, Some(enough), body.as_ref()).await;
+        let r = app
+            .call(method.clone(), path, Some(enough), body.as_ref())
+            .await;
         assert!(
             r.status() != StatusCode::UNAUTHORIZED && r.status() != StatusCode::FORBIDDEN,
             "{method} {path} with {role}: {}",
@@ -107,7 +131,12 @@ async fn health_ready_and_the_documents_need_no_token() {
     let (status, v) = json_of(app.call(Method::GET, "/openapi.json", None, None).await).await;
     assert_eq!(status, StatusCode::OK);
     assert!(v["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/calculate", "/calculations/{id}", "/admin/cache/stats", "/health"] {
+    for path in [
+        "/calculate",
+        "/calculations/{id}",
+        "/admin/cache/stats",
+        "/health",
+    ] {
         assert!(v["paths"].get(path).is_some(), "{path} documented");
     }
     let r = app.call(Method::GET, "/docs/", None, None).await;
@@ -165,7 +194,13 @@ async fn bad_requests_get_json_errors_naming_the_field() {
 
     // Malformed JSON, wrong content type, unknown and mistyped fields.
     let r = app
-        .raw(Method::POST, "/calculate", op, "application/json", "{\"facility_id\": ")
+        .raw(
+            Method::POST,
+            "/calculate",
+            op,
+            "application/json",
+            "{\"facility_id\": ",
+        )
         .await;
     let (status, v) = json_of(r).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -201,7 +236,11 @@ async fn bad_requests_get_json_errors_naming_the_field() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error(&v)["field"], "time_period.end");
     let (status, v) = app
-        .post("/calculate", op, &calc_body(START_US, START_US + 32 * 24 * HOUR_US))
+        .post(
+            "/calculate",
+            op,
+            &calc_body(START_US, START_US + 32 * 24 * HOUR_US),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error(&v)["field"], "time_period");
@@ -238,7 +277,12 @@ async fn a_facility_spec_with_an_unknown_unit_is_refused_naming_the_field() {
     let mut spec = server::demo::facility_spec().to_json();
     spec["equipment"][0]["tags"]["steam_flow"]["unit"] = json!("furlong/fortnight");
     let r = app
-        .call(Method::PUT, "/facilities/FAC-DEMO-001", Some(&app.operator), Some(&spec))
+        .call(
+            Method::PUT,
+            "/facilities/FAC-DEMO-001",
+            Some(&app.operator),
+            Some(&spec),
+        )
         .await;
     let (status, v) = json_of(r).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
@@ -247,7 +291,12 @@ async fn a_facility_spec_with_an_unknown_unit_is_refused_naming_the_field() {
     // A spec whose id differs from the path.
     let spec = server::demo::facility_spec().to_json();
     let r = app
-        .call(Method::PUT, "/facilities/FAC-OTHER", Some(&app.operator), Some(&spec))
+        .call(
+            Method::PUT,
+            "/facilities/FAC-OTHER",
+            Some(&app.operator),
+            Some(&spec),
+        )
         .await;
     let (status, v) = json_of(r).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -262,8 +311,13 @@ async fn facilities_are_applied_idempotently_listed_and_deleted() {
         let app = &app;
         async move {
             json_of(
-                app.call(Method::PUT, "/facilities/FAC-DEMO-001", Some(&app.operator), Some(&body))
-                    .await,
+                app.call(
+                    Method::PUT,
+                    "/facilities/FAC-DEMO-001",
+                    Some(&app.operator),
+                    Some(&body),
+                )
+                .await,
             )
             .await
         }
@@ -305,9 +359,16 @@ async fn facilities_are_applied_idempotently_listed_and_deleted() {
 
     // Data exists: 409; without data: deleted; then 404.
     app.store_demo_readings(START_US, 10, 1).await;
-    let (status, v) =
-        json_of(app.call(Method::DELETE, "/facilities/FAC-DEMO-001", Some(&app.admin), None).await)
-            .await;
+    let (status, v) = json_of(
+        app.call(
+            Method::DELETE,
+            "/facilities/FAC-DEMO-001",
+            Some(&app.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
     let mut other = server::demo::facility_spec();
     other.id = "FAC-EMPTY".into();
@@ -315,18 +376,37 @@ async fn facilities_are_applied_idempotently_listed_and_deleted() {
         e.id = format!("{}-X", e.id);
     }
     let (status, _) = json_of(
-        app.call(Method::PUT, "/facilities/FAC-EMPTY", Some(&app.operator), Some(&other.to_json()))
-            .await,
+        app.call(
+            Method::PUT,
+            "/facilities/FAC-EMPTY",
+            Some(&app.operator),
+            Some(&other.to_json()),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (status, v) =
-        json_of(app.call(Method::DELETE, "/facilities/FAC-EMPTY", Some(&app.admin), None).await)
-            .await;
+    let (status, v) = json_of(
+        app.call(
+            Method::DELETE,
+            "/facilities/FAC-EMPTY",
+            Some(&app.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    let (status, _) =
-        json_of(app.call(Method::DELETE, "/facilities/FAC-EMPTY", Some(&app.admin), None).await)
-            .await;
+    let (status, _) = json_of(
+        app.call(
+            Method::DELETE,
+            "/facilities/FAC-EMPTY",
+            Some(&app.admin),
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -365,11 +445,17 @@ async fn readings_are_idempotent_corrections_count_and_bad_batches_store_nothing
         json!({"received": 3, "inserted": 3, "corrected": 0, "unchanged": 0, "rejected": 0, "errors": []})
     );
     let (_, v) = app.post(path, &app.operator, &batch).await;
-    assert_eq!((v["inserted"].clone(), v["unchanged"].clone()), (json!(0), json!(3)));
+    assert_eq!(
+        (v["inserted"].clone(), v["unchanged"].clone()),
+        (json!(0), json!(3))
+    );
     let fix = readings_json(&[("2025-11-01T00:00:01Z", "FT-101", json!(1511.0))]);
     let (_, v) = app.post(path, &app.operator, &fix).await;
     assert_eq!(v["corrected"], 1);
-    assert_eq!(stored_values(&app, "FT-101").await, [1500.0, 1511.0, 1502.0]);
+    assert_eq!(
+        stored_values(&app, "FT-101").await,
+        [1500.0, 1511.0, 1502.0]
+    );
 
     // A correction in a batch with bad items: refused whole, nothing stored or lost.
     let bad = json!({"readings": [
@@ -390,7 +476,12 @@ async fn readings_are_idempotent_corrections_count_and_bad_batches_store_nothing
         .as_array()
         .unwrap()
         .iter()
-        .map(|x| (x["item"].as_u64().unwrap(), x["field"].as_str().unwrap().to_string()))
+        .map(|x| {
+            (
+                x["item"].as_u64().unwrap(),
+                x["field"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         fields,
@@ -403,7 +494,10 @@ async fn readings_are_idempotent_corrections_count_and_bad_batches_store_nothing
             (6, "item".to_string()),
         ]
     );
-    assert_eq!(stored_values(&app, "FT-101").await, [1500.0, 1511.0, 1502.0]);
+    assert_eq!(
+        stored_values(&app, "FT-101").await,
+        [1500.0, 1511.0, 1502.0]
+    );
 
     // Partial: the good rows are stored, the bad ones reported.
     let (status, v) = app
@@ -414,7 +508,10 @@ async fn readings_are_idempotent_corrections_count_and_bad_batches_store_nothing
     assert_eq!(v["corrected"], 1);
     assert_eq!(v["rejected"], 6);
     assert_eq!(v["errors"].as_array().unwrap().len(), 6);
-    assert_eq!(stored_values(&app, "FT-101").await, [1500.0, 9999.0, 1502.0]);
+    assert_eq!(
+        stored_values(&app, "FT-101").await,
+        [1500.0, 9999.0, 1502.0]
+    );
     let (status, v) = app
         .post(&format!("{path}?partial=maybe"), &app.operator, &bad)
         .await;
@@ -426,7 +523,9 @@ async fn readings_are_idempotent_corrections_count_and_bad_batches_store_nothing
         .post("/facilities/FAC-NONE/readings", &app.operator, &batch)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, v) = app.post(path, &app.operator, &json!({"readings": []})).await;
+    let (status, v) = app
+        .post(path, &app.operator, &json!({"readings": []}))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error(&v)["field"], "readings");
     let (status, v) = app.post(path, &app.operator, &json!({"rows": []})).await;
@@ -442,7 +541,11 @@ async fn readings_in_csv_are_checked_line_by_line() {
                 2025-11-01T00:00:00Z,FT-101,1500,good\n\
                 2025-11-01T00:00:01Z,FT-101,1501,\n\
                 2025-11-01T00:00:02Z,FT-101,1502,uncertain\n";
-    let (status, v) = json_of(app.raw(Method::POST, path, &app.operator, "text/csv", good).await).await;
+    let (status, v) = json_of(
+        app.raw(Method::POST, path, &app.operator, "text/csv", good)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["inserted"], 3);
     let bad = "time,tag,value\n\
@@ -450,7 +553,11 @@ async fn readings_in_csv_are_checked_line_by_line() {
                2025-11-01T00:00:04Z,FT-101,inf\n\
                2025-11-01T00:00:05Z,FT-101\n\
                2025-11-01T00:00:06Z,FT-101,1503\n";
-    let (status, v) = json_of(app.raw(Method::POST, path, &app.operator, "text/csv", bad).await).await;
+    let (status, v) = json_of(
+        app.raw(Method::POST, path, &app.operator, "text/csv", bad)
+            .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(error(&v)["field"], "line 2: value");
     let lines: Vec<u64> = error(&v)["details"]["errors"]
@@ -462,7 +569,13 @@ async fn readings_in_csv_are_checked_line_by_line() {
     assert_eq!(lines, [2, 3, 4]);
     assert_eq!(stored_values(&app, "FT-101").await.len(), 3);
     let r = app
-        .raw(Method::POST, path, &app.operator, "text/csv", "when,what\n1,2\n")
+        .raw(
+            Method::POST,
+            path,
+            &app.operator,
+            "text/csv",
+            "when,what\n1,2\n",
+        )
         .await;
     let (status, v) = json_of(r).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -473,9 +586,18 @@ async fn readings_in_csv_are_checked_line_by_line() {
 async fn an_oversized_body_is_413_json() {
     let app = spawn_with(|s| s.body_limit = 64 * 1024).await;
     app.put_demo_facility().await;
-    let big = format!("time,tag,value\n{}", "2025-11-01T00:00:00Z,FT-101,1\n".repeat(5_000));
+    let big = format!(
+        "time,tag,value\n{}",
+        "2025-11-01T00:00:00Z,FT-101,1\n".repeat(5_000)
+    );
     let r = app
-        .raw(Method::POST, "/facilities/FAC-DEMO-001/readings", &app.operator, "text/csv", big)
+        .raw(
+            Method::POST,
+            "/facilities/FAC-DEMO-001/readings",
+            &app.operator,
+            "text/csv",
+            big,
+        )
         .await;
     let (status, v) = json_of(r).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -511,7 +633,10 @@ async fn calculate_get_list_recalculate_and_the_cache() {
         "/summary/uncertainty/figures/0/expanded_uncertainty_percent_points",
         "/data_quality/score",
     ] {
-        assert!(calc.pointer(pointer).and_then(Value::as_f64).is_some(), "{pointer}");
+        assert!(
+            calc.pointer(pointer).and_then(Value::as_f64).is_some(),
+            "{pointer}"
+        );
     }
     let hash = calc["provenance"]["sha256"].as_str().unwrap().to_string();
     assert_eq!(hash.len(), 64);
@@ -532,7 +657,11 @@ async fn calculate_get_list_recalculate_and_the_cache() {
 
     // Recalculate: new id, same numbers and hash, refers to the original.
     let (status, again) = app
-        .post("/recalculate", &app.operator, &json!({"original_calculation_id": id}))
+        .post(
+            "/recalculate",
+            &app.operator,
+            &json!({"original_calculation_id": id}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_ne!(again["calculation_id"], calc["calculation_id"]);
@@ -542,41 +671,63 @@ async fn calculate_get_list_recalculate_and_the_cache() {
     assert_eq!(again["recalculated_from"]["calculation_id"], id.as_str());
     assert_eq!(again["recalculated_from"]["same_inputs"], true);
     let (status, v) = app
-        .post("/recalculate", &app.operator, &json!({"original_calculation_id": "CALC-NONE"}))
+        .post(
+            "/recalculate",
+            &app.operator,
+            &json!({"original_calculation_id": "CALC-NONE"}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error(&v)["field"], "original_calculation_id");
 
     // A correction changes the inputs: recalculating gives another hash.
-    let fix = json!({"readings": [{"time": "2025-11-01T00:30:00Z", "tag": "FT-101", "value": 1800.0}]});
+    let fix =
+        json!({"readings": [{"time": "2025-11-01T00:30:00Z", "tag": "FT-101", "value": 1800.0}]});
     app.post("/facilities/FAC-DEMO-001/readings", &app.operator, &fix)
         .await;
     let (_, changed) = app
-        .post("/recalculate", &app.operator, &json!({"original_calculation_id": id}))
+        .post(
+            "/recalculate",
+            &app.operator,
+            &json!({"original_calculation_id": id}),
+        )
         .await;
     assert_ne!(changed["provenance"]["sha256"], hash.as_str());
     assert_eq!(changed["recalculated_from"]["same_inputs"], false);
 
     // A second hour, then the list: filters and paging.
     let (_, second) = app
-        .post("/calculate", &app.operator, &calc_body(START_US + HOUR_US, START_US + 2 * HOUR_US))
+        .post(
+            "/calculate",
+            &app.operator,
+            &calc_body(START_US + HOUR_US, START_US + 2 * HOUR_US),
+        )
         .await;
     let (status, page) = app
-        .get("/calculations?facility_id=FAC-DEMO-001&limit=2", &app.viewer)
+        .get(
+            "/calculations?facility_id=FAC-DEMO-001&limit=2",
+            &app.viewer,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     assert_eq!(page["items"][0]["calculation_id"], second["calculation_id"]);
     let cursor = page["next_cursor"].as_str().unwrap().to_string();
     let (_, rest) = app
-        .get(&format!("/calculations?facility_id=FAC-DEMO-001&limit=2&cursor={cursor}"), &app.viewer)
+        .get(
+            &format!("/calculations?facility_id=FAC-DEMO-001&limit=2&cursor={cursor}"),
+            &app.viewer,
+        )
         .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 2);
     assert!(rest["next_cursor"].is_null());
     let (_, failed) = app.get("/calculations?status=failed", &app.viewer).await;
     assert_eq!(failed["items"], json!([]));
     let (_, first_hour) = app
-        .get("/calculations?from=2025-11-01T00:00:00Z&to=2025-11-01T01:00:00Z", &app.viewer)
+        .get(
+            "/calculations?from=2025-11-01T00:00:00Z&to=2025-11-01T01:00:00Z",
+            &app.viewer,
+        )
         .await;
     assert_eq!(first_hour["items"].as_array().unwrap().len(), 3);
 
@@ -586,7 +737,11 @@ async fn calculate_get_list_recalculate_and_the_cache() {
     assert!(stats["size"].as_u64().unwrap() >= 1, "{stats}");
     assert!(stats["hits"].as_u64().unwrap() >= 1, "{stats}");
     let (_, v) = app
-        .post("/admin/cache/invalidate", &app.admin, &json!({"pattern": "calculation:*:v0.0.0:*"}))
+        .post(
+            "/admin/cache/invalidate",
+            &app.admin,
+            &json!({"pattern": "calculation:*:v0.0.0:*"}),
+        )
         .await;
     assert_eq!(v["invalidated"], 0);
     let (_, v) = app
@@ -606,7 +761,11 @@ async fn calculate_get_list_recalculate_and_the_cache() {
     let (_, stats) = app.get("/admin/cache/stats", &app.admin).await;
     assert_eq!(stats["misses"], 1);
     let (status, v) = app
-        .post("/admin/cache/invalidate", &app.admin, &json!({"pattern": ""}))
+        .post(
+            "/admin/cache/invalidate",
+            &app.admin,
+            &json!({"pattern": ""}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error(&v)["field"], "pattern");
@@ -622,16 +781,26 @@ async fn flagged_equipment_is_marked_in_the_next_result() {
     assert_eq!(before["flagged_equipment"], json!([]));
 
     let (status, v) = app
-        .post("/equipment/BLR-001/flag", &app.operator, &json!({"reason": "O2 analyser drifting"}))
+        .post(
+            "/equipment/BLR-001/flag",
+            &app.operator,
+            &json!({"reason": "O2 analyser drifting"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["flagged"], true);
     assert_eq!(v["flagged_by"], "operator");
     let (_, after) = app.post("/calculate", &app.operator, &body).await;
     assert_ne!(after["calculation_id"], before["calculation_id"]);
-    assert_eq!(after["provenance"]["sha256"], before["provenance"]["sha256"]);
+    assert_eq!(
+        after["provenance"]["sha256"],
+        before["provenance"]["sha256"]
+    );
     assert_eq!(after["flagged_equipment"], json!(["BLR-001"]));
-    assert_eq!(after["equipment"][0]["flag"]["reason"], "O2 analyser drifting");
+    assert_eq!(
+        after["equipment"][0]["flag"]["reason"],
+        "O2 analyser drifting"
+    );
     assert!(after["equipment"][1].get("flag").is_none());
 
     let (status, latest) = app
@@ -639,20 +808,34 @@ async fn flagged_equipment_is_marked_in_the_next_result() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(latest["calculation_id"], after["calculation_id"]);
-    let (status, _) = app.get("/equipment/NOPE-1/latest-calculation", &app.viewer).await;
+    let (status, _) = app
+        .get("/equipment/NOPE-1/latest-calculation", &app.viewer)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let (status, v) = app
-        .post("/equipment/BLR-001/flag", &app.operator, &json!({"reason": " "}))
+        .post(
+            "/equipment/BLR-001/flag",
+            &app.operator,
+            &json!({"reason": " "}),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error(&v)["field"], "reason");
     let (status, _) = app
-        .post("/equipment/NOPE-1/flag", &app.operator, &json!({"reason": "x"}))
+        .post(
+            "/equipment/NOPE-1/flag",
+            &app.operator,
+            &json!({"reason": "x"}),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, v) = app
-        .post("/equipment/BLR-001/flag", &app.operator, &json!({"flagged": false}))
+        .post(
+            "/equipment/BLR-001/flag",
+            &app.operator,
+            &json!({"flagged": false}),
+        )
         .await;
     assert_eq!(v["flagged"], false);
     let (_, cleared) = app.post("/calculate", &app.operator, &body).await;
@@ -666,7 +849,11 @@ async fn too_little_coverage_is_refused_naming_the_tags() {
     // Ten minutes of data for a one-hour period.
     app.store_demo_readings(START_US, 600, 2).await;
     let (status, v) = app
-        .post("/calculate", &app.operator, &calc_body(START_US, START_US + HOUR_US))
+        .post(
+            "/calculate",
+            &app.operator,
+            &calc_body(START_US, START_US + HOUR_US),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let e = error(&v);
@@ -678,7 +865,10 @@ async fn too_little_coverage_is_refused_naming_the_tags() {
         .iter()
         .map(|t| t["tag"].as_str().unwrap())
         .collect();
-    assert!(tags.contains(&"FT-101") && tags.contains(&"JT-250"), "{tags:?}");
+    assert!(
+        tags.contains(&"FT-101") && tags.contains(&"JT-250"),
+        "{tags:?}"
+    );
 }
 
 #[tokio::test]
@@ -690,14 +880,27 @@ async fn an_energy_balance_that_does_not_close_is_stored_as_failed() {
     for r in readings.iter_mut().filter(|r| r.tag == "FT-110") {
         r.value *= 1.3;
     }
-    app.store.insert_readings("FAC-DEMO-001", &readings).await.unwrap();
+    app.store
+        .insert_readings("FAC-DEMO-001", &readings)
+        .await
+        .unwrap();
     let (status, v) = app
-        .post("/calculate", &app.operator, &calc_body(START_US, START_US + HOUR_US))
+        .post(
+            "/calculate",
+            &app.operator,
+            &calc_body(START_US, START_US + HOUR_US),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "failed");
     assert!(v["efficiency"].is_null());
-    assert!(v["failure_reason"].as_str().unwrap().contains("energy balance"), "{v}");
+    assert!(
+        v["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("energy balance"),
+        "{v}"
+    );
     let id = v["calculation_id"].as_str().unwrap();
     let stored = app.store.calculation(id).await.unwrap().unwrap();
     assert_eq!(stored.status, store::CalculationStatus::Failed);
@@ -706,7 +909,11 @@ async fn an_energy_balance_that_does_not_close_is_stored_as_failed() {
     assert_eq!(page["items"][0]["calculation_id"], id);
     // Failed results are not cached: asking again calculates again.
     let (_, again) = app
-        .post("/calculate", &app.operator, &calc_body(START_US, START_US + HOUR_US))
+        .post(
+            "/calculate",
+            &app.operator,
+            &calc_body(START_US, START_US + HOUR_US),
+        )
         .await;
     assert_ne!(again["calculation_id"], id);
 }

@@ -17,18 +17,31 @@ const DAY_START_US: i64 = 1_761_955_200_000_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_calculation_over_the_demo_day_recovers_the_true_efficiency() {
     let app = spawn().await;
-    let setup = demo_setup::load(&app.store, DAY_START_US, |_, _| {}).await.unwrap();
+    let setup = demo_setup::load(&app.store, DAY_START_US, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(setup.facility.outcome, "created");
     assert_eq!(setup.readings_stored, 86_400 * 15);
     // Set up again: nothing more is stored.
-    let again = demo_setup::load(&app.store, DAY_START_US, |_, _| {}).await.unwrap();
+    let again = demo_setup::load(&app.store, DAY_START_US, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(again.readings_stored, 0);
     assert_eq!(again.facility.outcome, "unchanged");
-    assert!(demo_setup::ensure_admin_token(&app.store).await.unwrap().is_none());
+    assert!(
+        demo_setup::ensure_admin_token(&app.store)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let end_us = DAY_START_US + i64::from(DEMO_SECONDS) * 1_000_000;
     let (status, calc) = app
-        .post("/calculate", &app.operator, &calc_body(DAY_START_US, end_us))
+        .post(
+            "/calculate",
+            &app.operator,
+            &calc_body(DAY_START_US, end_us),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{calc}");
     assert_eq!(calc["status"], "completed");

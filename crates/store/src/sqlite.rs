@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use sqlx::error::ErrorKind;
@@ -23,6 +23,7 @@ use crate::model::{
     MigrateDownTarget, MigrationInfo, MigrationStatus, Page, PutOutcome, Quality, Reading, Role,
     Series, TokenRecord, now_us,
 };
+use crate::sqlite_read::BulkReaders;
 
 /// Migrations embedded at build time, recorded in `schema_migrations` (the runbook's name).
 static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
@@ -45,11 +46,6 @@ const CACHE_SIZE_KIB: i64 = 16 * 1024;
 /// parameters stay below SQLite's limit of 32766.
 const LOG2_MAX_ROWS: usize = 12;
 
-/// Reading times are bounded so that time and quality pack into one 64-bit integer on read.
-const MIN_TIME_US: i64 = -(1 << 61);
-/// Upper bound of reading times, see [`MIN_TIME_US`].
-const MAX_TIME_US: i64 = (1 << 61) - 1;
-
 /// Distinct tags per statement when creating series (two parameters each).
 const SERIES_PER_STATEMENT: usize = 8192;
 
@@ -66,6 +62,9 @@ static UPSERT_SQL: [OnceLock<String>; LOG2_MAX_ROWS + 1] =
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Fast path for `readings` on a database file; `None` for an in-memory database, which
+    /// only sqlx's connection can see.
+    bulk: Option<Arc<BulkReaders>>,
 }
 
 impl SqliteStore {
@@ -83,6 +82,7 @@ impl SqliteStore {
     }
 
     async fn connect(options: SqliteConnectOptions, in_memory: bool) -> Result<Self> {
+        let path = options.get_filename().to_path_buf();
         // NORMAL in WAL mode: a committed transaction survives a process crash; a power loss
         // or OS crash may lose the last transactions, never corrupts the file.
         let options = options
@@ -107,17 +107,31 @@ impl SqliteStore {
             .await
             .map_err(map_err)?;
         // An in-memory database lives in its single connection, so readers share the writer.
-        let reader = if in_memory {
-            writer.clone()
-        } else {
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            let readers = u32::try_from(2 * cores).unwrap_or(4).clamp(2, 16);
-            pool(readers).connect_with(options).await.map_err(map_err)?
-        };
-        Ok(Self { writer, reader })
+        if in_memory {
+            return Ok(Self {
+                reader: writer.clone(),
+                writer,
+                bulk: None,
+            });
+        }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let readers = (2 * cores).clamp(2, 16);
+        let reader = pool(u32::try_from(readers).unwrap_or(4))
+            .connect_with(options)
+            .await
+            .map_err(map_err)?;
+        let bulk = BulkReaders::new(path, readers, BUSY_TIMEOUT, CACHE_SIZE_KIB);
+        Ok(Self {
+            writer,
+            reader,
+            bulk: Some(bulk),
+        })
     }
 
     pub(crate) async fn close(&self) {
+        if let Some(bulk) = &self.bulk {
+            bulk.close();
+        }
         self.reader.close().await;
         self.writer.close().await;
     }
@@ -424,15 +438,6 @@ impl SqliteStore {
                 format!("value of tag {} at {} us is not finite", r.tag, r.time_us),
             ));
         }
-        if let Some(i) = readings
-            .iter()
-            .position(|r| !(MIN_TIME_US..=MAX_TIME_US).contains(&r.time_us))
-        {
-            return Err(Error::constraint(
-                format!("readings[{i}].time_us"),
-                "time outside +-2^61 us (about 73,000 years) of the epoch",
-            ));
-        }
         if let Some(i) = readings.iter().position(|r| r.tag.is_empty()) {
             return Err(Error::constraint(format!("readings[{i}].tag"), "empty tag"));
         }
@@ -503,6 +508,9 @@ impl SqliteStore {
                 format!("period end {end_us} us is not after its start {start_us} us"),
             ));
         }
+        if let Some(bulk) = &self.bulk {
+            return bulk.series(facility_id, tags, start_us, end_us).await;
+        }
         // One read transaction, so every series comes from the same snapshot.
         let mut tx = self.reader.begin().await.map_err(map_err)?;
         let ids: HashMap<String, i64> =
@@ -521,10 +529,8 @@ impl SqliteStore {
                 ..Series::default()
             };
             if let Some(&series_id) = ids.get(tag) {
-                // Time and quality travel packed in one integer: the driver's cost is per value
-                // fetched, and this saves a third of it (times are bounded to +-2^61 us).
-                let rows: Vec<(i64, f64)> = sqlx::query_as(
-                    "SELECT (time_us << 2) | quality, value FROM readings \
+                let rows: Vec<(i64, f64, i64)> = sqlx::query_as(
+                    "SELECT time_us, value, quality FROM readings \
                      WHERE series_id = ?1 AND time_us < ?3 AND time_us >= \
                        coalesce((SELECT max(time_us) FROM readings \
                                  WHERE series_id = ?1 AND time_us < ?2), ?2) \
@@ -536,19 +542,13 @@ impl SqliteStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;
-                series.times_us.reserve_exact(rows.len());
-                series.values.reserve_exact(rows.len());
-                series.qualities.reserve_exact(rows.len());
-                for (packed, value) in rows {
-                    series.times_us.push(packed >> 2);
+                for (time_us, value, quality) in rows {
+                    series.times_us.push(time_us);
                     series.values.push(value);
                     series
                         .qualities
-                        .push(Quality::from_code(packed & 3).ok_or_else(|| {
-                            Error::database(format!(
-                                "stored quality code {} is unknown",
-                                packed & 3
-                            ))
+                        .push(Quality::from_code(quality).ok_or_else(|| {
+                            Error::database(format!("stored quality code {quality} is unknown"))
                         })?);
                 }
             }

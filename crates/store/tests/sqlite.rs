@@ -1,4 +1,5 @@
-//! The shared store suite on SQLite (a fresh database file per test), plus what only SQLite has.
+//! The shared store suite on SQLite (a fresh database file per test, and in memory), plus what
+//! only SQLite has.
 
 #[macro_use]
 mod suite;
@@ -15,6 +16,18 @@ async fn fresh_sqlite() -> (TempDir, Store) {
 }
 
 store_suite!(fresh_sqlite);
+
+/// A migrated in-memory store (one connection; bulk reads go through sqlx instead of rusqlite).
+async fn fresh_memory() -> ((), Store) {
+    let store = Store::open("sqlite::memory:").await.expect("open");
+    store.migrate_up(None).await.expect("migrate");
+    ((), store)
+}
+
+/// The same suite on an in-memory database, which takes the other read path.
+mod in_memory {
+    crate::store_suite!(crate::fresh_memory);
+}
 
 #[tokio::test]
 async fn in_memory_store_works_across_pool() {

@@ -9,7 +9,8 @@ use store::{MigrateDownTarget, MigrationInfo, Role, Store};
 use crate::failure::{Failure, Outcome};
 
 fn installed(m: &MigrationInfo) -> String {
-    m.installed_on_us.map_or_else(|| "pending".to_string(), format_us)
+    m.installed_on_us
+        .map_or_else(|| "pending".to_string(), format_us)
 }
 
 /// `migrate current`: the applied version and whether the binary can serve.
@@ -34,7 +35,14 @@ pub async fn migrate_current(store: &Store) -> Outcome {
             s.unknown.len()
         );
     }
-    println!("status:          {}", if s.is_current { "current" } else { "not current" });
+    println!(
+        "status:          {}",
+        if s.is_current {
+            "current"
+        } else {
+            "not current"
+        }
+    );
     Ok(())
 }
 
@@ -42,7 +50,12 @@ pub async fn migrate_current(store: &Store) -> Outcome {
 pub async fn migrate_history(store: &Store) -> Outcome {
     let s = store.migration_status().await?;
     for m in s.applied.iter().chain(&s.unknown) {
-        println!("{}  applied  {}  {}", m.version, installed(m), m.description);
+        println!(
+            "{}  applied  {}  {}",
+            m.version,
+            installed(m),
+            m.description
+        );
     }
     for m in &s.pending {
         println!("{}  pending  {}", m.version, m.description);
@@ -95,9 +108,10 @@ pub async fn token_create(store: &Store, name: &str, role: &str) -> Outcome {
 /// `token list`.
 pub async fn token_list(store: &Store) -> Outcome {
     for t in store.tokens().await? {
-        let state = t
-            .revoked_at_us
-            .map_or_else(|| "active".to_string(), |r| format!("revoked {}", format_us(r)));
+        let state = t.revoked_at_us.map_or_else(
+            || "active".to_string(),
+            |r| format!("revoked {}", format_us(r)),
+        );
         println!(
             "{}  {:8}  {}  created {}  {state}",
             t.id,
@@ -123,7 +137,10 @@ pub async fn token_revoke(store: &Store, id: &str) -> Outcome {
 pub async fn facility_apply(store: &Store, file: &Path) -> Outcome {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Failure::Input(format!("{}: cannot read it: {e}", file.display())))?;
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let spec = FacilitySpec::parse_file(&name, &text)
         .map_err(|e| Failure::Input(format!("{}: {e}", file.display())))?;
     let applied = facilities::apply(store, &spec).await?;

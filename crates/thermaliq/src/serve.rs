@@ -161,10 +161,12 @@ async fn first_demo_day(store: &Store, preferred: i64) -> Outcome<i64> {
         let series = store
             .readings(demo::FACILITY_ID, &tag, start, start + day)
             .await?;
-        if series.iter().any(|s| s.times_us.iter().any(|&t| t >= start)) {
+        if series
+            .iter()
+            .any(|s| s.times_us.iter().any(|&t| t >= start))
+        {
             return Ok(start);
         }
     }
     Ok(preferred)
 }
-

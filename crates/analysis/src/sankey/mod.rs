@@ -131,9 +131,7 @@ impl Category {
             | Self::ExergyLoss(ExergyLossKind::CarbonMonoxide) => "#5f3dc4",
             Self::Loss(LossKind::UnburnedCarbon)
             | Self::ExergyLoss(ExergyLossKind::UnburnedCarbon) => "#343a40",
-            Self::Loss(LossKind::Surface) | Self::ExergyLoss(ExergyLossKind::Surface) => {
-                "#e8590c"
-            }
+            Self::Loss(LossKind::Surface) | Self::ExergyLoss(ExergyLossKind::Surface) => "#e8590c",
             Self::Loss(LossKind::Blowdown) | Self::ExergyLoss(ExergyLossKind::Blowdown) => {
                 "#15aabf"
             }
@@ -280,7 +278,13 @@ fn energy_terms(unit: &UnitResult, basis: Basis) -> Vec<Term> {
         t.value = c.power;
         terms.push(t);
     }
-    let mut useful = shared(10, false, Category::Useful, "Useful heat", "Useful heat (negative)");
+    let mut useful = shared(
+        10,
+        false,
+        Category::Useful,
+        "Useful heat",
+        "Useful heat (negative)",
+    );
     useful.value = r.useful_output;
     terms.push(useful);
     for (i, l) in r.losses.iter().enumerate() {
@@ -377,7 +381,10 @@ fn exergy_terms(unit: &UnitResult) -> Vec<Term> {
 /// reference of the percentages).
 pub fn build(units: &[UnitResult], basis: SankeyBasis) -> Result<SankeyModel> {
     if units.is_empty() {
-        return Err(Error::invalid("units", "a Sankey diagram needs at least one unit"));
+        return Err(Error::invalid(
+            "units",
+            "a Sankey diagram needs at least one unit",
+        ));
     }
     for (i, u) in units.iter().enumerate() {
         if units[..i].iter().any(|v| v.id == u.id) {
@@ -405,9 +412,15 @@ pub fn build(units: &[UnitResult], basis: SankeyBasis) -> Result<SankeyModel> {
     }
     let reference: f64 = per_unit
         .iter()
-        .map(|terms| terms.iter().filter(|t| t.order == 0).map(|t| t.value).sum::<f64>())
+        .map(|terms| {
+            terms
+                .iter()
+                .filter(|t| t.order == 0)
+                .map(|t| t.value)
+                .sum::<f64>()
+        })
         .sum();
-    if !(reference > 0.0) {
+    if reference.is_nan() || reference <= 0.0 {
         return Err(Error::invalid(
             "units",
             "the total fuel input is not positive: no reference for the percentages",
@@ -493,10 +506,16 @@ pub fn build(units: &[UnitResult], basis: SankeyBasis) -> Result<SankeyModel> {
         .collect();
     for (i, node) in nodes.iter_mut().enumerate() {
         let value: f64 = match node.column {
-            Column::Source => links.iter().filter(|l| l.source == i).map(|l| l.value).sum(),
-            Column::Unit | Column::Sink => {
-                links.iter().filter(|l| l.target == i).map(|l| l.value).sum()
-            }
+            Column::Source => links
+                .iter()
+                .filter(|l| l.source == i)
+                .map(|l| l.value)
+                .sum(),
+            Column::Unit | Column::Sink => links
+                .iter()
+                .filter(|l| l.target == i)
+                .map(|l| l.value)
+                .sum(),
         };
         node.value = value;
         node.percent = 100.0 * value / reference;

@@ -153,7 +153,11 @@ pub fn render_svg(model: &SankeyModel, options: &SvgOptions) -> String {
         .filter(|n| n.column == Column::Source)
         .map(|n| n.value)
         .sum();
-    let scale = if total > 0.0 { FLOW_HEIGHT / total } else { 0.0 };
+    let scale = if total > 0.0 {
+        FLOW_HEIGHT / total
+    } else {
+        0.0
+    };
     let top = MARGIN + TITLE_FONT + 14.0;
 
     let mut placed: Vec<Placed> = model

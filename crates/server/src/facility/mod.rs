@@ -260,14 +260,32 @@ pub struct TagSpec {
 }
 
 impl TagSpec {
-    /// The meter's expanded (95 %) uncertainty of a reading `value` of quantity `q`, in the
-    /// tag's unit; `None` when the tag states none.
-    pub fn expanded_uncertainty(
+    /// The meter's stated expanded (95 %) uncertainty, in the tag's unit; `None` when the tag
+    /// states none.
+    pub fn meter_uncertainty(
         &self,
         q: Quantity,
-        value: f64,
-    ) -> Result<Option<f64>, BoundaryError> {
-        validate::expanded_in_tag_unit(q, self, value)
+    ) -> Result<Option<MeterUncertainty>, BoundaryError> {
+        validate::meter_uncertainty(q, self)
+    }
+}
+
+/// A meter's expanded (95 %, k = 2) uncertainty in its tag's unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MeterUncertainty {
+    /// A fraction of the reading (0.01 = 1 %).
+    Relative(f64),
+    /// An amount in the tag's unit.
+    Absolute(f64),
+}
+
+impl MeterUncertainty {
+    /// The expanded uncertainty of a reading `value`, in the tag's unit.
+    pub fn of(self, value: f64) -> f64 {
+        match self {
+            Self::Relative(r) => r * value.abs(),
+            Self::Absolute(u) => u,
+        }
     }
 }
 

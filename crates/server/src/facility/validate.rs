@@ -8,7 +8,8 @@ use thermo::quantity::STANDARD_ATMOSPHERE_PA;
 use thermo::units::{self, Dimension};
 
 use super::{
-    Amount, Equipment, EquipmentType, FacilitySpec, Quantity, Source, SurfaceSpec, TagSpec,
+    Amount, Equipment, EquipmentType, FacilitySpec, MeterUncertainty, Quantity, Source,
+    SurfaceSpec, TagSpec,
 };
 use crate::calc::quantity::{Kind, Q, Stated, kind};
 use crate::calc::{self, BoundaryError, BoundaryErrorKind};
@@ -563,26 +564,26 @@ fn stated_of(
     }
 }
 
-/// The meter's expanded uncertainty of a reading `value` of quantity `q`, in the tag's unit.
-pub(super) fn expanded_in_tag_unit(
+/// The meter's expanded uncertainty of quantity `q`, in the tag's unit.
+pub(super) fn meter_uncertainty(
     q: Quantity,
     t: &TagSpec,
-    value: f64,
-) -> Result<Option<f64>, BoundaryError> {
+) -> Result<Option<MeterUncertainty>, BoundaryError> {
     let Some(u) = &t.uncertainty else {
         return Ok(None);
     };
     let path = format!("tags.{q}.uncertainty");
-    let probe = json!({"value": value, "unit": t.unit, "uncertainty": u});
+    // The form does not depend on the value: 1 is a valid reading in every accepted unit.
+    let probe = json!({"value": 1.0, "unit": t.unit, "uncertainty": u});
     Ok(match stated_of(q, &probe, &path)? {
         None => None,
-        Some(Stated::Relative(r)) => Some(r * value.abs()),
+        Some(Stated::Relative(r)) => Some(MeterUncertainty::Relative(r)),
         Some(Stated::Absolute { dimension, si }) => {
             // Every accepted unit is linear in SI: its size is the SI step of one unit.
             let at = |x: f64| units::convert(x, &t.unit, dimension, STANDARD_ATMOSPHERE_PA);
             let size = at(2.0).and_then(|b| at(1.0).map(|a| b - a));
             let size = size.map_err(|e| BoundaryError::at(&path, &e))?;
-            Some(si / size)
+            Some(MeterUncertainty::Absolute(si / size))
         }
     })
 }

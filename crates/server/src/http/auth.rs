@@ -63,9 +63,9 @@ pub fn new_token(name: &str, role: Role) -> (String, TokenRecord) {
 
 /// Whether a string has the form of a token (prefix and 64 hex digits).
 fn well_formed(secret: &str) -> bool {
-    secret
-        .strip_prefix(TOKEN_PREFIX)
-        .is_some_and(|hex| hex.len() == 2 * TOKEN_BYTES && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    secret.strip_prefix(TOKEN_PREFIX).is_some_and(|hex| {
+        hex.len() == 2 * TOKEN_BYTES && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 /// Who made a request.

@@ -120,11 +120,7 @@ impl Cache {
         match self {
             Self::InProcess(c) => {
                 let id = entry.id.clone();
-                let stored = c
-                    .by_key
-                    .entry(key.clone())
-                    .or_insert(Arc::new(entry))
-                    .await;
+                let stored = c.by_key.entry(key.clone()).or_insert(Arc::new(entry)).await;
                 if stored.value().id == id {
                     c.key_of_id.insert(id, key).await;
                 }

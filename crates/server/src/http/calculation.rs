@@ -70,13 +70,19 @@ pub fn period(tp: &TimePeriod, max_period: std::time::Duration) -> ApiResult<Per
     let start = parse_rfc3339_us(&tp.start).ok_or_else(|| {
         ApiError::invalid(
             "time_period.start",
-            format!("{:?} is not an RFC 3339 time such as 2025-11-01T00:00:00Z", tp.start),
+            format!(
+                "{:?} is not an RFC 3339 time such as 2025-11-01T00:00:00Z",
+                tp.start
+            ),
         )
     })?;
     let end = parse_rfc3339_us(&tp.end).ok_or_else(|| {
         ApiError::invalid(
             "time_period.end",
-            format!("{:?} is not an RFC 3339 time such as 2025-11-01T01:00:00Z", tp.end),
+            format!(
+                "{:?} is not an RFC 3339 time such as 2025-11-01T01:00:00Z",
+                tp.end
+            ),
         )
     })?;
     if end <= start {
@@ -118,6 +124,7 @@ pub async fn calculate(
     req: &CalculateRequest,
     original: Option<&CalculationRecord>,
 ) -> ApiResult<Calculated> {
+    let started = std::time::Instant::now();
     let period = period(&req.time_period, state.settings.max_period)?;
     let spec = facility_spec(state, &req.facility_id).await?;
     let tags: Vec<&str> = spec.tag_names();
@@ -129,12 +136,14 @@ pub async fn calculate(
         min_coverage: state.settings.min_coverage,
         ..Options::default()
     };
+    let read = started.elapsed();
     let calc_spec = spec.clone();
     let facility = tokio::task::spawn_blocking(move || {
         aggregate::calculate(&calc_spec, &series, period, &options)
     })
     .await
     .map_err(ApiError::internal)??;
+    let computed = started.elapsed();
     let input_hash = facility.provenance.sha256.clone();
     let key = calculation_key(&spec.id, SERVICE_VERSION, &input_hash);
     if original.is_none()
@@ -163,6 +172,12 @@ pub async fn calculate(
             )
             .await;
     }
+    tracing::debug!(
+        read_ms = read.as_secs_f64() * 1e3,
+        compute_ms = (computed - read).as_secs_f64() * 1e3,
+        store_ms = (started.elapsed() - computed).as_secs_f64() * 1e3,
+        "calculation timings"
+    );
     tracing::info!(
         calculation_id = %record.id,
         facility_id = %record.facility_id,
@@ -203,7 +218,10 @@ fn record(
     let mut flagged = Vec::new();
     if let Value::Array(units) = &mut equipment {
         for unit in units {
-            let id = unit.get("equipment_id").and_then(Value::as_str).map(str::to_string);
+            let id = unit
+                .get("equipment_id")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let flag = id.as_deref().and_then(|id| flags.get(id));
             if let (Value::Object(map), Some(f)) = (unit, flag) {
                 flagged.push(f.equipment_id.clone());
@@ -307,7 +325,11 @@ pub async fn document(state: &AppState, id: &str) -> ApiResult<Bytes> {
 pub async fn cache_record(state: &AppState, record: &CalculationRecord) -> Bytes {
     let bytes = Bytes::from(serde_json::to_vec(&record.result).unwrap_or_default());
     if record.status == CalculationStatus::Completed {
-        let key = calculation_key(&record.facility_id, &record.service_version, &record.input_hash);
+        let key = calculation_key(
+            &record.facility_id,
+            &record.service_version,
+            &record.input_hash,
+        );
         state
             .cache
             .put_if_absent(

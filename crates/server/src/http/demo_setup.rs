@@ -47,10 +47,11 @@ pub async fn load(
             readings_stored: 0,
         });
     }
-    let data = tokio::task::spawn_blocking(move || Demo::new(day_start_us, DEMO_SECONDS, DEMO_SEED))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let data =
+        tokio::task::spawn_blocking(move || Demo::new(day_start_us, DEMO_SECONDS, DEMO_SEED))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
     let data = std::sync::Arc::new(data);
     let blocks = data.blocks();
     let mut stored = 0;

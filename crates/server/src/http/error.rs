@@ -152,7 +152,11 @@ impl IntoResponse for ApiError {
             );
         }
         if self.status.is_server_error() {
-            tracing::warn!(status = self.status.as_u16(), code = self.code, "request failed");
+            tracing::warn!(
+                status = self.status.as_u16(),
+                code = self.code,
+                "request failed"
+            );
         }
         response
     }
@@ -161,7 +165,9 @@ impl IntoResponse for ApiError {
 impl From<store::Error> for ApiError {
     fn from(e: store::Error) -> Self {
         match e {
-            store::Error::NotFound { what, id } => Self::not_found(format!("{what} {id} not found")),
+            store::Error::NotFound { what, id } => {
+                Self::not_found(format!("{what} {id} not found"))
+            }
             store::Error::Conflict { message } => Self::conflict(message),
             store::Error::Constraint { field, message } => Self::invalid(field, message),
             store::Error::Unavailable { message } => {

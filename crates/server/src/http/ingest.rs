@@ -144,7 +144,10 @@ fn finite(value: f64) -> Result<f64, FieldError> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(field_error("value", format!("{value} is not a finite number")))
+        Err(field_error(
+            "value",
+            format!("{value} is not a finite number"),
+        ))
     }
 }
 
@@ -363,7 +366,8 @@ fn json_reading(item: &JsonItem<'_>, tags: &TagSet<'_>) -> Result<Reading, Field
             format!("unknown field {name:?}; expected time, tag, value, quality"),
         ));
     }
-    let time_us = parse_time(string_field("time", time)?.ok_or_else(|| field_error("time", "missing"))?)?;
+    let time_us =
+        parse_time(string_field("time", time)?.ok_or_else(|| field_error("time", "missing"))?)?;
     let tag = string_field("tag", tag)?.ok_or_else(|| field_error("tag", "missing"))?;
     tags.check(tag).map_err(|m| field_error("tag", m))?;
     let value = match value {
@@ -440,7 +444,10 @@ impl CsvColumns {
             )
             .with_field("header")
         };
-        if names.iter().any(|n| !["time", "tag", "value", "quality"].contains(&n.as_str())) {
+        if names
+            .iter()
+            .any(|n| !["time", "tag", "value", "quality"].contains(&n.as_str()))
+        {
             return Err(bad());
         }
         Ok(Self {
@@ -453,7 +460,11 @@ impl CsvColumns {
     }
 
     /// Checks one CSV record.
-    pub fn reading(&self, record: &csv::ByteRecord, tags: &TagSet<'_>) -> Result<Reading, ItemError> {
+    pub fn reading(
+        &self,
+        record: &csv::ByteRecord,
+        tags: &TagSet<'_>,
+    ) -> Result<Reading, ItemError> {
         let line = record.position().map_or(0, |p| p.line());
         self.read(record, tags).map_err(|e| ItemError {
             position: Position::Line(line),
@@ -508,7 +519,9 @@ pub fn csv_reader<R: std::io::Read>(input: R) -> csv::Reader<R> {
 /// Reads and checks a CSV batch: 400 when it cannot be read as CSV with the header
 /// `time,tag,value[,quality]`; item errors are collected, not raised.
 pub fn check_csv(bytes: &[u8], tags: &TagSet<'_>) -> ApiResult<Checked> {
-    let malformed = |e: csv::Error| ApiError::bad_request("malformed_csv", format!("the body is not valid CSV: {e}"));
+    let malformed = |e: csv::Error| {
+        ApiError::bad_request("malformed_csv", format!("the body is not valid CSV: {e}"))
+    };
     let mut reader = csv_reader(bytes);
     let columns = CsvColumns::from_header(reader.byte_headers().map_err(malformed)?)?;
     let mut checked = Checked::default();
@@ -559,7 +572,9 @@ pub async fn store_checked(
     let counts = if checked.readings.is_empty() {
         IngestCounts::default()
     } else {
-        store.insert_readings(facility_id, &checked.readings).await?
+        store
+            .insert_readings(facility_id, &checked.readings)
+            .await?
     };
     Ok(IngestReport {
         received: checked.received,

@@ -14,9 +14,7 @@ use store::{CalculationFilter, CalculationStatus, CalculationSummary, EquipmentF
 use super::AppState;
 use super::auth::{Admin, Auth, Operator, Viewer};
 use super::cache::CacheStats;
-use super::calculation::{
-    self, CalculateRequest, RecalculateRequest, SERVICE_VERSION, TimePeriod,
-};
+use super::calculation::{self, CalculateRequest, RecalculateRequest, SERVICE_VERSION, TimePeriod};
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiQuery, MediaType, RawBody};
 use super::facilities::{self, Applied, FacilitySummary};
@@ -31,7 +29,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 fn json_bytes(status: StatusCode, bytes: Bytes) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         bytes,
     )
         .into_response()
@@ -94,7 +95,11 @@ pub async fn health(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = Health {
-        status: if error.is_none() { "healthy" } else { "unhealthy" },
+        status: if error.is_none() {
+            "healthy"
+        } else {
+            "unhealthy"
+        },
         version: SERVICE_VERSION,
         store: if error.is_none() { "ok" } else { "unavailable" },
         backend: state.store.backend(),
@@ -143,7 +148,10 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             )
         }
         Ok(Err(e)) => (false, not_ready(e.to_string())),
-        Err(_) => (false, not_ready("the store did not answer within 2 s".into())),
+        Err(_) => (
+            false,
+            not_ready("the store did not answer within 2 s".into()),
+        ),
     };
     let code = if ok {
         StatusCode::OK
@@ -268,10 +276,7 @@ pub async fn delete_facility(
     if !state.store.delete_facility(&id).await? {
         return Err(ApiError::not_found(format!("facility {id} not found")));
     }
-    state
-        .cache
-        .invalidate(&format!("calculation:{id}:*"))
-        .await;
+    state.cache.invalidate(&format!("calculation:{id}:*")).await;
     Ok(Json(Deleted { deleted: id }))
 }
 
@@ -311,6 +316,7 @@ pub async fn post_readings(
     ApiQuery(query): ApiQuery<ReadingsQuery>,
     body: RawBody,
 ) -> ApiResult<Json<IngestReport>> {
+    let started = std::time::Instant::now();
     let partial = flag("partial", query.partial.as_deref())?;
     let spec = calculation::facility_spec(&state, &id).await?;
     let tags = TagSet::of(&spec);
@@ -324,7 +330,14 @@ pub async fn post_readings(
             ));
         }
     };
+    let checked_in = started.elapsed();
     let report = ingest::store_checked(&state.store, &id, checked, partial).await?;
+    tracing::debug!(
+        readings = report.received,
+        check_ms = checked_in.as_secs_f64() * 1e3,
+        store_ms = (started.elapsed() - checked_in).as_secs_f64() * 1e3,
+        "readings batch timings"
+    );
     Ok(Json(report))
 }
 
@@ -351,7 +364,9 @@ pub async fn calculate(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<CalculateRequest>,
 ) -> ApiResult<Response> {
-    Ok(calculated(calculation::calculate(&state, &req, None).await?))
+    Ok(calculated(
+        calculation::calculate(&state, &req, None).await?,
+    ))
 }
 
 /// Calculates the facility and period of a stored calculation again from the readings stored
@@ -469,9 +484,8 @@ pub struct CalculationPage {
 fn time_param(name: &str, value: Option<&String>) -> ApiResult<Option<i64>> {
     value
         .map(|v| {
-            parse_rfc3339_us(v).ok_or_else(|| {
-                ApiError::invalid(name, format!("{v:?} is not an RFC 3339 time"))
-            })
+            parse_rfc3339_us(v)
+                .ok_or_else(|| ApiError::invalid(name, format!("{v:?} is not an RFC 3339 time")))
         })
         .transpose()
 }
@@ -504,7 +518,10 @@ pub async fn list_calculations(
                 .ok_or_else(|| {
                     ApiError::invalid(
                         "limit",
-                        format!("{l:?} is not a whole number from 1 to {}", store::MAX_PAGE_LIMIT),
+                        format!(
+                            "{l:?} is not a whole number from 1 to {}",
+                            store::MAX_PAGE_LIMIT
+                        ),
                     )
                 })
         })
@@ -517,10 +534,14 @@ pub async fn list_calculations(
         limit,
         cursor: q.cursor.clone(),
     };
-    let page = state.store.calculations(&filter).await.map_err(|e| match e {
-        store::Error::Constraint { message, .. } => ApiError::invalid("cursor", message),
-        other => ApiError::from(other),
-    })?;
+    let page = state
+        .store
+        .calculations(&filter)
+        .await
+        .map_err(|e| match e {
+            store::Error::Constraint { message, .. } => ApiError::invalid("cursor", message),
+            other => ApiError::from(other),
+        })?;
     Ok(Json(CalculationPage {
         items: page.items.iter().map(CalculationItem::from).collect(),
         next_cursor: page.next_cursor,
@@ -681,7 +702,10 @@ pub async fn invalidate_cache(
     ApiJson(req): ApiJson<InvalidateRequest>,
 ) -> ApiResult<Json<Invalidated>> {
     if req.pattern.is_empty() {
-        return Err(ApiError::invalid("pattern", "the pattern is empty; use calculation:*"));
+        return Err(ApiError::invalid(
+            "pattern",
+            "the pattern is empty; use calculation:*",
+        ));
     }
     let invalidated = state.cache.invalidate(&req.pattern).await;
     tracing::info!(pattern = %req.pattern, invalidated, "cache invalidated");

@@ -18,9 +18,11 @@ pub struct TestApp {
     pub client: Client,
     /// The store the service uses.
     pub store: Store,
-    /// Tokens by role.
+    /// A viewer token.
     pub viewer: String,
+    /// An operator token.
     pub operator: String,
+    /// An admin token.
     pub admin: String,
     /// A revoked admin token.
     pub revoked: String,
@@ -42,10 +44,12 @@ pub const START_US: i64 = 1_761_955_200_000_000;
 /// One hour, µs.
 pub const HOUR_US: i64 = 3_600_000_000;
 
+/// A service with the default settings (tokens checked against the store on every request).
 pub async fn spawn() -> TestApp {
     spawn_with(|_| {}).await
 }
 
+/// A service with settings adjusted by `configure`.
 pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = Store::open_in_dir(dir.path()).await.expect("store opens");
@@ -95,6 +99,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// The URL of a path under the base path.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -136,10 +141,12 @@ impl TestApp {
             .expect("the service answers")
     }
 
+    /// GET with a token; status and JSON body.
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         json_of(self.call(Method::GET, path, Some(token), None).await).await
     }
 
+    /// POST of a JSON body with a token; status and JSON body.
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
         json_of(self.call(Method::POST, path, Some(token), Some(body)).await).await
     }
@@ -159,7 +166,12 @@ impl TestApp {
     }
 
     /// Stores `seconds` of demo readings from `start_us` straight into the store.
-    pub async fn store_demo_readings(&self, start_us: i64, seconds: u32, seed: u64) -> Vec<Reading> {
+    pub async fn store_demo_readings(
+        &self,
+        start_us: i64,
+        seconds: u32,
+        seed: u64,
+    ) -> Vec<Reading> {
         let readings = server::demo::readings(start_us, seconds, seed).expect("demo data");
         self.store
             .insert_readings("FAC-DEMO-001", &readings)
@@ -181,13 +193,17 @@ pub async fn json_of(r: Response) -> (StatusCode, Value) {
     let text = r.text().await.expect("body");
     let value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}), content-type {ct}: {text}"));
-    assert!(ct.starts_with("application/json"), "{status} content-type {ct}: {text}");
+    assert!(
+        ct.starts_with("application/json"),
+        "{status} content-type {ct}: {text}"
+    );
     (status, value)
 }
 
 /// The error object of an error answer.
 pub fn error(v: &Value) -> &Value {
-    v.get("error").unwrap_or_else(|| panic!("not an error body: {v}"))
+    v.get("error")
+        .unwrap_or_else(|| panic!("not an error body: {v}"))
 }
 
 /// The calculate body for the hour starting at `start_us`.

@@ -29,7 +29,7 @@ CREATE TABLE reading_series (
 -- idempotent upsert and the range read of one tag; `revision` counts corrections of the same key.
 CREATE TABLE readings (
     series_id INTEGER NOT NULL REFERENCES reading_series (id),
-    time_us   INTEGER NOT NULL CONSTRAINT time_range CHECK (time_us BETWEEN -2305843009213693952 AND 2305843009213693951),
+    time_us   INTEGER NOT NULL,
     value     REAL    NOT NULL CONSTRAINT value_finite CHECK (value BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308),
     quality   INTEGER NOT NULL CONSTRAINT quality_known CHECK (quality IN (0, 1, 2)),
     revision  INTEGER NOT NULL DEFAULT 0 CHECK (revision >= 0),

@@ -27,7 +27,7 @@ macro_rules! store_suite {
             readings_large_batch_spans_statements,
             readings_window_with_previous_reading,
             readings_values_round_trip_bit_exact,
-            readings_times_round_trip_and_range_checked,
+            readings_times_round_trip,
             refused_batch_stores_nothing,
             readings_for_unknown_facility_refused,
             concurrent_ingest_loses_nothing,
@@ -47,7 +47,7 @@ macro_rules! store_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
                 let (_guard, store) = $factory().await;
-                suite::$name(&store).await;
+                $crate::suite::$name(&store).await;
                 store.close().await;
             }
         )*
@@ -424,11 +424,9 @@ pub async fn readings_values_round_trip_bit_exact(store: &Store) {
     assert_eq!(series[0].qualities, qualities);
 }
 
-pub async fn readings_times_round_trip_and_range_checked(store: &Store) {
+pub async fn readings_times_round_trip(store: &Store) {
     store.put_facility(&facility("FAC-001", &[])).await.unwrap();
-    // The store accepts times within +-2^61 us of the epoch (about 73,000 years).
-    let limit = (1_i64 << 61) - 1;
-    let times = [-limit - 1, -1_000_001, -1, 0, T0_US, limit];
+    let times = [i64::MIN, -1_000_001, -1, 0, T0_US, i64::MAX - 1];
     let batch: Vec<Reading> = times
         .iter()
         .map(|t| Reading {
@@ -438,30 +436,20 @@ pub async fn readings_times_round_trip_and_range_checked(store: &Store) {
         .collect();
     store.insert_readings("FAC-001", &batch).await.unwrap();
     let series = store
-        .readings("FAC-001", &["X"], -limit - 1, limit)
+        .readings("FAC-001", &["X"], i64::MIN, i64::MAX - 1)
         .await
         .unwrap();
     assert_eq!(series[0].times_us, times[..5].to_vec());
     assert_eq!(series[0].qualities, vec![Quality::Bad; 5]);
     let series = store
-        .readings("FAC-001", &["X"], limit, i64::MAX)
+        .readings("FAC-001", &["X"], i64::MAX - 1, i64::MAX)
         .await
         .unwrap();
     assert_eq!(
         series[0].times_us,
-        vec![T0_US, limit],
+        vec![T0_US, i64::MAX - 1],
         "previous reading carried in"
     );
-    for t in [limit + 1, -limit - 2] {
-        match store
-            .insert_readings("FAC-001", &[reading("X", t, 1.0)])
-            .await
-        {
-            Err(Error::Constraint { field, .. }) => assert_eq!(field, "readings[0].time_us"),
-            other => panic!("time {t} accepted: {other:?}"),
-        }
-    }
-    assert_eq!(store.reading_count("FAC-001").await.unwrap(), 6);
 }
 
 pub async fn refused_batch_stores_nothing(store: &Store) {

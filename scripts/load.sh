@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Load test of the HTTP service against the issue's three targets (results: docs/PERFORMANCE.md):
+#   1. POST /calculate, one facility-hour at 1 Hz, uncached: p95 < 25 ms at concurrency 1;
+#   2. readings ingest through the API in JSON batches of 10 000: >= 500 000 readings/s;
+#   3. GET /calculations/{id}: >= 20 000 requests/s.
+# It builds the release binary, starts `thermaliq serve --demo` on a fresh data directory
+# (a day of 1 Hz demo data) and drives it with wrk (Debian package; installed if missing).
+# Usage: scripts/load.sh [seconds per test, default 20]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+DURATION="${1:-20}"
+PORT="${PORT:-18088}"
+THREADS=2
+
+if ! command -v wrk >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq wrk
+fi
+cargo build --release --locked -p thermaliq
+
+DATA="$(mktemp -d)"
+LOG="$DATA/serve.log"
+THERMALIQ_LOG="${THERMALIQ_LOG:-info}" target/release/thermaliq serve --demo \
+  --bind "127.0.0.1:$PORT" --data-dir "$DATA" >"$LOG" 2>&1 &
+SERVER=$!
+cleanup() {
+  kill "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+
+echo "== starting the demo service (stores a day of 1 Hz readings first)"
+for _ in $(seq 1 600); do
+  grep -q '"listening"' "$LOG" && break
+  kill -0 "$SERVER" 2>/dev/null || { cat "$LOG"; exit 1; }
+  sleep 0.5
+done
+grep -q '"listening"' "$LOG" || { echo "the service did not start"; cat "$LOG"; exit 1; }
+
+export TOKEN
+TOKEN="$(grep -o 'tq_[0-9a-f]\{64\}' "$LOG" | head -1)"
+BASE="http://127.0.0.1:$PORT"
+export DAY_START
+DAY_START=$(( $(date -u +%s) / 86400 * 86400 - 86400 ))
+export INGEST_START=$(( DAY_START + 2 * 86400 ))
+export WRK_THREADS=$THREADS
+
+echo "== 1. POST /calculate, one facility-hour (15 tags x 3600 readings), uncached, concurrency 1"
+wrk -t1 -c1 -d"${DURATION}s" -s scripts/load/calculate.lua "$BASE" | tee "$DATA/calc.txt"
+
+echo "== 2. ingest, JSON batches of 10 000 readings, 4 connections"
+wrk -t$THREADS -c4 -d"${DURATION}s" --timeout 10s -s scripts/load/ingest.lua "$BASE" | tee "$DATA/ingest.txt"
+
+echo "== 3. GET /calculations/{id}, 64 connections"
+export CALC_ID
+CALC_ID=$(curl -sf -X POST "$BASE/v1/thermaliq/calculate" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' \
+  -d "{\"facility_id\":\"FAC-DEMO-001\",\"time_period\":{\"start\":\"$(date -u -d @"$DAY_START" +%Y-%m-%dT%H:%M:%SZ)\",\"end\":\"$(date -u -d @$((DAY_START + 3600)) +%Y-%m-%dT%H:%M:%SZ)\"}}" \
+  | grep -o '"calculation_id":"CALC-[0-9A-F]*"' | cut -d'"' -f4)
+wrk -t$THREADS -c64 -d"${DURATION}s" -s scripts/load/get.lua "$BASE" | tee "$DATA/get.txt"
+
+echo "== summary"
+grep -h '^RESULT' "$DATA"/calc.txt "$DATA"/ingest.txt "$DATA"/get.txt
