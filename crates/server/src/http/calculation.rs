@@ -157,7 +157,7 @@ pub async fn calculate(
         });
     }
     let flags = state.store.equipment_flags(&spec.id).await?;
-    let record = record(req, &facility, &flags, original, options.min_coverage)?;
+    let record = record(req, &facility, period, &flags, original, options.min_coverage)?;
     state.store.insert_calculation(&record).await?;
     let bytes = Bytes::from(serde_json::to_vec(&record.result).map_err(ApiError::internal)?);
     if record.status == CalculationStatus::Completed {
@@ -197,6 +197,7 @@ pub async fn calculate(
 fn record(
     req: &CalculateRequest,
     facility: &FacilityCalculation,
+    period: Period,
     flags: &[EquipmentFlag],
     original: Option<&CalculationRecord>,
     min_coverage: f64,
@@ -281,8 +282,8 @@ fn record(
     Ok(CalculationRecord {
         id,
         facility_id: facility.facility_id.clone(),
-        period_start_us: parse_rfc3339_us(&facility.period.start).unwrap_or_default(),
-        period_end_us: parse_rfc3339_us(&facility.period.end).unwrap_or_default(),
+        period_start_us: period.start_us,
+        period_end_us: period.end_us,
         status,
         efficiency,
         energy_balance_percent,
