@@ -7,10 +7,10 @@
 //! - [`calc`]: the calculation document (one equipment calculation in, its result out).
 //! - [`steam`]: a water/steam state from two properties given with units.
 
-pub mod calc;
-pub mod steam;
-pub mod facility;
 pub mod aggregate;
+pub mod calc;
 pub mod demo;
+pub mod facility;
 pub mod http;
 pub mod settings;
+pub mod steam;

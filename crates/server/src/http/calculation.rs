@@ -157,7 +157,14 @@ pub async fn calculate(
         });
     }
     let flags = state.store.equipment_flags(&spec.id).await?;
-    let record = record(req, &facility, period, &flags, original, options.min_coverage)?;
+    let record = record(
+        req,
+        &facility,
+        period,
+        &flags,
+        original,
+        options.min_coverage,
+    )?;
     state.store.insert_calculation(&record).await?;
     let bytes = Bytes::from(serde_json::to_vec(&record.result).map_err(ApiError::internal)?);
     if record.status == CalculationStatus::Completed {
