@@ -9,6 +9,7 @@ mod error;
 mod model;
 mod sqlite;
 mod sqlite_read;
+mod sqlite_write;
 
 use std::path::Path;
 
