@@ -8,6 +8,7 @@
 //! per request at DEBUG level), the id copied to the response, and a panic catcher answering a
 //! JSON 500 as the last line of defence.
 
+mod analysis;
 pub mod auth;
 pub mod cache;
 pub mod calculation;
@@ -99,6 +100,11 @@ pub fn router(state: AppState) -> Router {
         .route("/recalculate", post(routes::recalculate))
         .route("/calculations", get(routes::list_calculations))
         .route("/calculations/{id}", get(routes::get_calculation))
+        .route("/calculations/{id}/sankey", get(routes::calculation_sankey))
+        .route(
+            "/calculations/{id}/benchmark",
+            get(routes::calculation_benchmark),
+        )
         .route(
             "/equipment/{id}/latest-calculation",
             get(routes::latest_calculation),

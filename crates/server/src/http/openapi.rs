@@ -27,6 +27,8 @@ use super::routes;
         routes::calculate,
         routes::recalculate,
         routes::get_calculation,
+        routes::calculation_sankey,
+        routes::calculation_benchmark,
         routes::list_calculations,
         routes::latest_calculation,
         routes::flag_equipment,

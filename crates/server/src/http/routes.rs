@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use store::{CalculationFilter, CalculationStatus, CalculationSummary, EquipmentFlag};
 
 use super::AppState;
+use super::analysis::{self, BenchmarkQuery, SankeyQuery};
 use super::auth::{Admin, Auth, Operator, Viewer};
 use super::cache::CacheStats;
 use super::calculation::{self, CalculateRequest, RecalculateRequest, SERVICE_VERSION, TimePeriod};
@@ -417,6 +418,37 @@ pub async fn get_calculation(
         StatusCode::OK,
         calculation::document(&state, &id).await?,
     ))
+}
+
+/// The Sankey diagram of a stored calculation: `image/svg+xml` (800 px wide), or with
+/// `?format=json` the balanced model (nodes and links, W).
+#[utoipa::path(get, path = "/calculations/{id}/sankey", tag = "calculations", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Calculation id (CALC-...)"), SankeyQuery),
+    responses((status = 200, description = "The diagram", content_type = "image/svg+xml", body = String),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn calculation_sankey(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<SankeyQuery>,
+) -> ApiResult<Response> {
+    analysis::sankey(&state, &id, &q).await
+}
+
+/// Each unit of a stored calculation against its published efficiency benchmark.
+#[utoipa::path(get, path = "/calculations/{id}/benchmark", tag = "calculations", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Calculation id (CALC-...)"), BenchmarkQuery),
+    responses((status = 200, description = "Per-unit comparison", body = Object),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn calculation_benchmark(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<BenchmarkQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    Ok(Json(analysis::benchmark(&state, &id, &q).await?))
 }
 
 /// Query of `GET /calculations`.
