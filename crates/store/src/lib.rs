@@ -9,7 +9,6 @@ mod error;
 mod model;
 mod sqlite;
 mod sqlite_read;
-mod sqlite_write;
 
 use std::path::Path;
 

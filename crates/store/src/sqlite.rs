@@ -24,7 +24,6 @@ use crate::model::{
     Series, TokenRecord, now_us,
 };
 use crate::sqlite_read::BulkReaders;
-use crate::sqlite_write::ReadingsWriter;
 
 /// Migrations embedded at build time, recorded in `schema_migrations` (the runbook's name).
 static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
@@ -66,9 +65,6 @@ pub struct SqliteStore {
     /// Fast path for `readings` on a database file; `None` for an in-memory database, which
     /// only sqlx's connection can see.
     bulk: Option<Arc<BulkReaders>>,
-    /// Writer of readings on a database file (rusqlite, one connection); `None` for an
-    /// in-memory database, which ingests through sqlx's writer.
-    ingest: Option<Arc<ReadingsWriter>>,
 }
 
 impl SqliteStore {
@@ -116,7 +112,6 @@ impl SqliteStore {
                 reader: writer.clone(),
                 writer,
                 bulk: None,
-                ingest: None,
             });
         }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -125,22 +120,17 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        let ingest = ReadingsWriter::open(path.clone(), BUSY_TIMEOUT, CACHE_SIZE_KIB).await?;
         let bulk = BulkReaders::new(path, readers, BUSY_TIMEOUT, CACHE_SIZE_KIB);
         Ok(Self {
             writer,
             reader,
             bulk: Some(bulk),
-            ingest: Some(Arc::new(ingest)),
         })
     }
 
     pub(crate) async fn close(&self) {
         if let Some(bulk) = &self.bulk {
             bulk.close();
-        }
-        if let Some(ingest) = &self.ingest {
-            ingest.close().await;
         }
         self.reader.close().await;
         self.writer.close().await;
@@ -450,9 +440,6 @@ impl SqliteStore {
         }
         if let Some(i) = readings.iter().position(|r| r.tag.is_empty()) {
             return Err(Error::constraint(format!("readings[{i}].tag"), "empty tag"));
-        }
-        if let Some(ingest) = &self.ingest {
-            return ingest.insert(facility_id, readings).await;
         }
         let mut tx = self.begin_write().await?;
         facility_must_exist(&mut tx, facility_id).await?;
