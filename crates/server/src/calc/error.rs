@@ -111,13 +111,20 @@ fn kind_of(e: &thermo::Error) -> BoundaryErrorKind {
 
 /// A serde error of the document, its path completed with the missing field's name.
 pub(crate) fn from_serde(e: serde_path_to_error::Error<serde_json::Error>) -> BoundaryError {
-    let inner = e.inner();
+    let (path, message) = serde_error_path(&e);
+    BoundaryError::new(BoundaryErrorKind::Shape, path, message)
+}
+
+/// The dotted path and message of a serde error; serde names a missing field in its message
+/// but puts the error at the parent, so the field is appended to the path.
+pub(crate) fn serde_error_path(
+    e: &serde_path_to_error::Error<serde_json::Error>,
+) -> (String, String) {
     let mut path = e.path().to_string();
     if path == "." {
         path.clear();
     }
-    let message = inner.to_string();
-    // serde names the missing field in its message but puts the error at the parent.
+    let message = e.inner().to_string();
     if let Some(field) = message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
@@ -128,5 +135,5 @@ pub(crate) fn from_serde(e: serde_path_to_error::Error<serde_json::Error>) -> Bo
             format!("{path}.{field}")
         };
     }
-    BoundaryError::new(BoundaryErrorKind::Shape, path, message)
+    (path, message)
 }

@@ -16,6 +16,7 @@ use thermo::provenance;
 use thermo::uncertainty;
 
 pub use convert::{Converted, Note, Plan, StatedInput, convert};
+pub(crate) use error::serde_error_path;
 pub use error::{BoundaryError, BoundaryErrorKind};
 pub use input::CalculationInput;
 pub use output::OutputDocument;

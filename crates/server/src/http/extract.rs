@@ -86,22 +86,7 @@ pub fn parse_json<'de, T: serde::Deserialize<'de>>(bytes: &'de [u8]) -> ApiResul
         if inner.is_syntax() || inner.is_eof() {
             return malformed(inner);
         }
-        let mut path = e.path().to_string();
-        if path == "." {
-            path.clear();
-        }
-        let message = inner.to_string();
-        // serde names a missing field in its message but puts the error at the parent.
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            path = if path.is_empty() {
-                field.to_string()
-            } else {
-                format!("{path}.{field}")
-            };
-        }
+        let (path, message) = crate::calc::serde_error_path(&e);
         ApiError::invalid(path, message)
     })?;
     de.end().map_err(|e| malformed(&e))?;
