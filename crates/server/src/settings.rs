@@ -13,8 +13,11 @@ pub struct Settings {
     pub bind: SocketAddr,
     /// Directory of the embedded database (`thermaliq.db`).
     pub data_dir: PathBuf,
-    /// Database URL (`sqlite:///path/thermaliq.db`); when set it wins over `data_dir`.
+    /// Database URL (`sqlite:///path/thermaliq.db`, `postgres://…`); when set it wins over
+    /// `data_dir`.
     pub database_url: Option<String>,
+    /// Redis URL (`redis://host:6379/0`); when set the calculation cache lives in Redis.
+    pub redis_url: Option<String>,
     /// Longest period one calculation may cover.
     pub max_period: Duration,
     /// Coverage (0..1) every required tag must reach for a calculation to run.
@@ -62,6 +65,7 @@ impl Default for Settings {
             bind: DEFAULT_BIND,
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            redis_url: None,
             max_period: DEFAULT_MAX_PERIOD,
             min_coverage: crate::aggregate::DEFAULT_MIN_COVERAGE,
             body_limit: DEFAULT_BODY_LIMIT,
