@@ -8,6 +8,7 @@
 mod error;
 mod model;
 mod sqlite;
+mod sqlite_checkpoint;
 mod sqlite_read;
 
 use std::path::Path;

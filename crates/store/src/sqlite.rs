@@ -23,6 +23,7 @@ use crate::model::{
     MigrateDownTarget, MigrationInfo, MigrationStatus, Page, PutOutcome, Quality, Reading, Role,
     Series, TokenRecord, now_us,
 };
+use crate::sqlite_checkpoint::{Checkpointer, WAL_AUTOCHECKPOINT_PAGES};
 use crate::sqlite_read::BulkReaders;
 
 /// Migrations embedded at build time, recorded in `schema_migrations` (the runbook's name).
@@ -65,6 +66,8 @@ pub struct SqliteStore {
     /// Fast path for `readings` on a database file; `None` for an in-memory database, which
     /// only sqlx's connection can see.
     bulk: Option<Arc<BulkReaders>>,
+    /// Background WAL checkpoints of a database file; `None` in memory.
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl SqliteStore {
@@ -93,6 +96,7 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("cache_size", (-CACHE_SIZE_KIB).to_string())
             .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
             .row_buffer_size(ROW_BUFFER);
         let pool = |max: u32| {
             SqlitePoolOptions::new()
@@ -112,6 +116,7 @@ impl SqliteStore {
                 reader: writer.clone(),
                 writer,
                 bulk: None,
+                checkpointer: None,
             });
         }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -120,17 +125,22 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map_err)?;
+        let checkpointer = Checkpointer::start(path.clone(), BUSY_TIMEOUT);
         let bulk = BulkReaders::new(path, readers, BUSY_TIMEOUT, CACHE_SIZE_KIB);
         Ok(Self {
             writer,
             reader,
             bulk: Some(bulk),
+            checkpointer: Some(Arc::new(checkpointer)),
         })
     }
 
     pub(crate) async fn close(&self) {
         if let Some(bulk) = &self.bulk {
             bulk.close();
+        }
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.stop();
         }
         self.reader.close().await;
         self.writer.close().await;

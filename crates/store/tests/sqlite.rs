@@ -89,6 +89,61 @@ async fn unmigrated_database_reports_pending() {
     let status = store.migration_status().await.unwrap();
     assert!(!status.is_current);
     assert_eq!(status.current_version, None);
-    assert!(status.pending.len() >= 3);
+    assert!(status.pending.len() >= 4);
     store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wal_is_checkpointed_in_the_background() {
+    let (dir, store) = fresh_sqlite().await;
+    store
+        .put_facility(&suite::facility("FAC-001", &[]))
+        .await
+        .unwrap();
+    let file = dir.path().join(store::SQLITE_FILE_NAME);
+    // Let the checkpointer copy what the migrations wrote, then measure the file.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let before = std::fs::metadata(&file).unwrap().len();
+    let batch: Vec<_> = (0..20_000)
+        .map(|i| suite::reading(&format!("T{}", i % 10), suite::T0_US + i, 1.0))
+        .collect();
+    store.insert_readings("FAC-001", &batch).await.unwrap();
+    // The commit leaves the rows in the WAL (far below the writer's own checkpoint threshold);
+    // only the background checkpoint moves them into the database file.
+    let mut grown = false;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if std::fs::metadata(&file).unwrap().len() > before + 100_000 {
+            grown = true;
+            break;
+        }
+    }
+    assert!(grown, "database file still {before} bytes after 4 s");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_series_with_readings_cannot_be_deleted() {
+    let (dir, store) = fresh_sqlite().await;
+    store
+        .put_facility(&suite::facility("FAC-001", &[]))
+        .await
+        .unwrap();
+    store
+        .insert_readings("FAC-001", &[suite::reading("A", suite::T0_US, 1.0)])
+        .await
+        .unwrap();
+    store.close().await;
+    let conn = rusqlite::Connection::open(dir.path().join(store::SQLITE_FILE_NAME)).unwrap();
+    let refused = conn.execute("DELETE FROM reading_series", []).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("readings refer to this series"),
+        "{refused}"
+    );
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM readings", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1);
 }
