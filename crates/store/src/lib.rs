@@ -5,14 +5,18 @@
 //! public API, so a PostgreSQL variant can join [`Store`] without changing its callers.
 //! Times are UTC microseconds since the Unix epoch (`i64`) throughout.
 
+mod backup;
 mod error;
 mod model;
+mod postgres;
+mod postgres_readings;
 mod sqlite;
 mod sqlite_checkpoint;
 mod sqlite_read;
 
 use std::path::Path;
 
+pub use backup::PG_BIN_ENV;
 pub use error::{Error, Result};
 pub use model::{
     CalculationFilter, CalculationRecord, CalculationStatus, CalculationSummary,
@@ -20,16 +24,36 @@ pub use model::{
     MigrateDownTarget, MigrationInfo, MigrationStatus, Page, PutOutcome, Quality, Reading, Role,
     Series, TokenRecord, new_calculation_id, now_us,
 };
+pub use postgres::{DEFAULT_MAX_CONNECTIONS, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// File name of the embedded database inside the data directory.
 pub const SQLITE_FILE_NAME: &str = "thermaliq.db";
+
+/// Connections of the store's pools at one instant, for the pool gauges.
+///
+/// SQLite counts its writer and reader pools together (one writer, up to 16 readers; an
+/// in-memory database has the writer only); the rusqlite connections reading series in bulk
+/// are kept apart from sqlx's pools and not counted. PostgreSQL has one pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open now, idle or in use.
+    pub size: u32,
+    /// Open connections waiting in the pool.
+    pub idle: u32,
+    /// Open connections lent to a running operation.
+    pub in_use: u32,
+    /// Most connections the pools may open.
+    pub max: u32,
+}
 
 /// The store, one variant per database backend; every method behaves the same on each.
 #[derive(Debug, Clone)]
 pub enum Store {
     /// Embedded SQLite (WAL mode), the default.
     Sqlite(SqliteStore),
+    /// PostgreSQL, for replicas sharing one database.
+    Postgres(PostgresStore),
 }
 
 /// Calls the same method on whichever backend the store wraps.
@@ -37,21 +61,25 @@ macro_rules! dispatch {
     ($self:ident, $s:ident => $call:expr) => {
         match $self {
             Store::Sqlite($s) => $call,
+            Store::Postgres($s) => $call,
         }
     };
 }
 
 impl Store {
-    /// Opens a store from a URL such as "sqlite:///var/lib/thermaliq/thermaliq.db" or
-    /// "sqlite::memory:"; creates the SQLite file if missing. Does not migrate.
+    /// Opens a store from a URL such as "sqlite:///var/lib/thermaliq/thermaliq.db",
+    /// "sqlite::memory:" or "postgres://user@host/db?max_connections=16" (also
+    /// "postgresql://"); creates the SQLite file if missing. Does not migrate.
     pub async fn open(url: &str) -> Result<Store> {
         if url.starts_with("sqlite:") {
             SqliteStore::open(url).await.map(Store::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            PostgresStore::open(url).await.map(Store::Postgres)
         } else {
             Err(Error::Constraint {
                 field: "database_url".into(),
                 message: format!(
-                    "unsupported database URL scheme in {:?}; expected sqlite:",
+                    "unsupported database URL scheme in {:?}; expected sqlite: or postgres:",
                     url.split(':').next().unwrap_or_default()
                 ),
             })
@@ -70,7 +98,15 @@ impl Store {
 
     /// Name of the backend, for health output and logs.
     pub fn backend(&self) -> &'static str {
-        dispatch!(self, _s => "sqlite")
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgresql",
+        }
+    }
+
+    /// Open, idle and in-use connections now, and the pool limit.
+    pub fn pool_stats(&self) -> PoolStats {
+        dispatch!(self, s => s.pool_stats())
     }
 
     /// Applies pending migrations up to `to` (inclusive; `None` = all); returns those applied now.

@@ -61,8 +61,8 @@ static UPSERT_SQL: [OnceLock<String>; LOG2_MAX_ROWS + 1] =
 /// The embedded SQLite store; construct through [`crate::Store::open`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    pub(crate) writer: SqlitePool,
+    pub(crate) reader: SqlitePool,
     /// Fast path for `readings` on a database file; `None` for an in-memory database, which
     /// only sqlx's connection can see.
     bulk: Option<Arc<BulkReaders>>,
@@ -144,6 +144,21 @@ impl SqliteStore {
         }
         self.reader.close().await;
         self.writer.close().await;
+    }
+
+    pub(crate) fn pool_stats(&self) -> crate::PoolStats {
+        let writer = pool_stats(&self.writer);
+        // In memory the reader is the writer's pool itself: counting it twice would double.
+        if self.bulk.is_none() {
+            return writer;
+        }
+        let reader = pool_stats(&self.reader);
+        crate::PoolStats {
+            size: writer.size + reader.size,
+            idle: writer.idle + reader.idle,
+            in_use: writer.in_use + reader.in_use,
+            max: writer.max + reader.max,
+        }
     }
 
     pub(crate) async fn ping(&self) -> Result<()> {
@@ -1194,6 +1209,18 @@ fn map_err_in(field: &str, e: sqlx::Error) -> Error {
     }
 }
 
+/// One pool's counts; Size and idle are read at two instants: idle is capped at size so `in_use` cannot wrap.
+fn pool_stats(pool: &SqlitePool) -> crate::PoolStats {
+    let size = pool.size();
+    let idle = u32::try_from(pool.num_idle()).map_or(size, |idle| idle.min(size));
+    crate::PoolStats {
+        size,
+        idle,
+        in_use: size - idle,
+        max: pool.options().get_max_connections(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1282,5 +1309,45 @@ mod tests {
         .unwrap();
         assert_eq!(total, 1);
         store.close().await;
+    }
+
+    /// A borrowed connection counts as in use and its return as idle; a file database sums its
+    /// writer and reader pools, an in-memory one (reader = writer) counts its one pool once.
+    #[tokio::test]
+    async fn pool_stats_follow_borrowed_connections() {
+        let memory = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let before = memory.pool_stats();
+        assert_eq!((before.max, before.size, before.in_use), (1, 1, 0));
+        let held = memory.writer.acquire().await.unwrap();
+        let during = memory.pool_stats();
+        assert_eq!((during.idle, during.in_use), (0, 1));
+        drop(held);
+        memory.close().await;
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = SqliteStore::open_file(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        let readers = file.reader.options().get_max_connections();
+        assert!(readers >= 2, "{readers}");
+        assert_eq!(file.pool_stats().max, 1 + readers);
+        let base = file.pool_stats();
+        let a = file.reader.acquire().await.unwrap();
+        let b = file.writer.acquire().await.unwrap();
+        let during = file.pool_stats();
+        assert_eq!(during.in_use, base.in_use + 2, "{during:?}");
+        assert_eq!(during.size, during.idle + during.in_use);
+        drop((a, b));
+        // A returned connection goes back to the pool on a spawned task.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while file.pool_stats().in_use != base.in_use {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{:?}",
+                file.pool_stats()
+            );
+            tokio::task::yield_now().await;
+        }
+        file.close().await;
     }
 }

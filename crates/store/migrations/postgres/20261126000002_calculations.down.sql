@@ -1,0 +1,2 @@
+DROP TABLE calculation_equipment;
+DROP TABLE calculations;

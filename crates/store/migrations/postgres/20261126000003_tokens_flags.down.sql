@@ -1,0 +1,2 @@
+DROP TABLE equipment_flags;
+DROP TABLE api_tokens;

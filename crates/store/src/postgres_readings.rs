@@ -1,0 +1,469 @@
+//! Readings on PostgreSQL: monthly partitions of `readings` created before a batch needs them,
+//! ingest with array parameters (`unnest`), and range reads.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{AssertSqlSafe, PgConnection};
+
+use crate::error::{Error, Result};
+use crate::model::{IngestCounts, Quality, Reading, Series};
+use crate::postgres::{PostgresStore, facility_must_exist, map_err, map_err_in};
+
+/// First month with its own partition: January 1970 (month index year * 12 + month - 1).
+/// Earlier times go to `readings_before_1970` (created by the migration).
+const FIRST_MONTH: i32 = 1970 * 12;
+
+/// One past the last month with its own partition: January 2100. Later times go to
+/// `readings_from_2100`.
+const END_MONTH: i32 = 2100 * 12;
+
+/// Months created ahead of the current one at start-up and migration, so that ingest at a
+/// month boundary does not wait for DDL.
+const MONTHS_AHEAD: i32 = 3;
+
+/// Advisory lock key serialising partition creation across processes ("THRMLIQP").
+const PARTITION_LOCK_KEY: i64 = 0x5448_524D_4C49_5150;
+
+/// Month index (year * 12 + month - 1) of a UTC time, or `None` outside the monthly span.
+pub(crate) fn month_of(time_us: i64) -> Option<i32> {
+    let t = time::OffsetDateTime::from_unix_timestamp(time_us.div_euclid(1_000_000)).ok()?;
+    let month = t.year() * 12 + i32::from(u8::from(t.month())) - 1;
+    (FIRST_MONTH..END_MONTH).contains(&month).then_some(month)
+}
+
+/// Start of a month, UTC microseconds.
+fn month_start_us(month: i32) -> Result<i64> {
+    let m = u8::try_from(month.rem_euclid(12) + 1)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok())
+        .ok_or_else(|| Error::database(format!("month index {month} is invalid")))?;
+    let date = time::Date::from_calendar_date(month.div_euclid(12), m, 1)
+        .map_err(|e| Error::database(format!("month index {month}: {e}")))?;
+    Ok(date.midnight().assume_utc().unix_timestamp() * 1_000_000)
+}
+
+/// Name of a month's partition, e.g. `readings_p2025_11`.
+pub(crate) fn partition_name(month: i32) -> String {
+    format!(
+        "readings_p{:04}_{:02}",
+        month.div_euclid(12),
+        month.rem_euclid(12) + 1
+    )
+}
+
+/// One distinct (series, time) key of a batch: its first and last value, and how its later
+/// occurrences in the batch compare with the one before (items apply in order).
+struct Key {
+    series_id: i64,
+    time_us: i64,
+    first: (f64, Quality),
+    last: (f64, Quality),
+    /// Occurrences after the first that differ from the one before: corrections.
+    changes: i64,
+}
+
+impl PostgresStore {
+    /// Creates the partitions of this month and the next few, if `readings` exists.
+    pub(crate) async fn create_partitions_ahead(&self) -> Result<()> {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('readings') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if !exists {
+            return Ok(());
+        }
+        let Some(now) = month_of(crate::model::now_us()) else {
+            return Ok(());
+        };
+        let months: Vec<i32> = (now..=now + MONTHS_AHEAD)
+            .filter(|m| *m < END_MONTH)
+            .collect();
+        self.ensure_partitions(months).await
+    }
+
+    /// Forgets which partitions exist (after a migration, which may drop `readings`).
+    pub(crate) fn forget_partitions(&self) {
+        if let Ok(mut known) = self.partitions.lock() {
+            known.clear();
+        }
+    }
+
+    /// Makes sure the partitions of these months exist. Each is created in its own short
+    /// transaction under an advisory lock, so concurrent creators (other replicas, other
+    /// batches) wait for each other and then find the table instead of failing.
+    async fn ensure_partitions(&self, months: impl IntoIterator<Item = i32>) -> Result<()> {
+        let missing: Vec<i32> = {
+            let known = self
+                .partitions
+                .lock()
+                .map_err(|_| Error::database("partition cache poisoned"))?;
+            let mut missing: Vec<i32> = months.into_iter().filter(|m| !known.contains(m)).collect();
+            missing.sort_unstable();
+            missing.dedup();
+            missing
+        };
+        for month in missing {
+            let from = month_start_us(month)?;
+            let to = month_start_us(month + 1)?;
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PARTITION_LOCK_KEY)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            // Only integers and a name derived from them are interpolated.
+            let ddl = format!(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF readings FOR VALUES FROM ({from}) TO ({to})",
+                partition_name(month)
+            );
+            sqlx::query(AssertSqlSafe(ddl))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            tx.commit().await.map_err(map_err)?;
+            if let Ok(mut known) = self.partitions.lock() {
+                known.insert(month);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn insert_readings(
+        &self,
+        facility_id: &str,
+        readings: &[Reading],
+    ) -> Result<IngestCounts> {
+        if let Some((i, r)) = readings
+            .iter()
+            .enumerate()
+            .find(|(_, r)| !r.value.is_finite())
+        {
+            return Err(Error::constraint(
+                format!("readings[{i}].value"),
+                format!("value of tag {} at {} us is not finite", r.tag, r.time_us),
+            ));
+        }
+        if let Some(i) = readings.iter().position(|r| r.tag.is_empty()) {
+            return Err(Error::constraint(format!("readings[{i}].tag"), "empty tag"));
+        }
+        let mut months = HashSet::new();
+        let mut last: Option<(i64, i64)> = None;
+        for r in readings {
+            // Consecutive readings mostly share a month: skip the calendar arithmetic then.
+            if last.is_some_and(|(from, to)| (from..to).contains(&r.time_us)) {
+                continue;
+            }
+            if let Some(month) = month_of(r.time_us) {
+                months.insert(month);
+                last = Some((month_start_us(month)?, month_start_us(month + 1)?));
+            }
+        }
+        self.ensure_partitions(months).await?;
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let counts = ingest(&mut tx, facility_id, readings).await;
+        match counts {
+            Ok(counts) => {
+                tx.commit().await.map_err(map_err)?;
+                Ok(counts)
+            }
+            Err(e) => {
+                // A partition dropped behind our back (a migration by another process) shows
+                // up here; the next batch checks the catalog again.
+                if matches!(e, Error::Database { .. }) {
+                    self.forget_partitions();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) async fn readings(
+        &self,
+        facility_id: &str,
+        tags: &[&str],
+        start_us: i64,
+        end_us: i64,
+    ) -> Result<Vec<Series>> {
+        if end_us <= start_us {
+            return Err(Error::constraint(
+                "end_us",
+                format!("period end {end_us} us is not after its start {start_us} us"),
+            ));
+        }
+        let mut seen = HashSet::new();
+        let distinct: Vec<&str> = tags.iter().copied().filter(|t| seen.insert(*t)).collect();
+        // One statement, so every series comes from the same snapshot.
+        let rows: Vec<(i64, i64, f64, i16)> = sqlx::query_as(
+            "SELECT t.ord, r.time_us, r.value, r.quality \
+             FROM unnest($2::text[]) WITH ORDINALITY AS t(tag, ord) \
+             JOIN reading_series AS s ON s.facility_id = $1 AND s.tag = t.tag \
+             CROSS JOIN LATERAL ( \
+               SELECT time_us, value, quality FROM readings \
+               WHERE series_id = s.id AND time_us < $4 AND time_us >= \
+                 coalesce((SELECT max(time_us) FROM readings \
+                           WHERE series_id = s.id AND time_us < $3), $3) \
+             ) AS r \
+             ORDER BY t.ord, r.time_us",
+        )
+        .bind(facility_id)
+        .bind(&distinct)
+        .bind(start_us)
+        .bind(end_us)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| map_err_in("tags", e))?;
+        let mut out: Vec<Series> = distinct
+            .iter()
+            .map(|tag| Series {
+                tag: (*tag).to_owned(),
+                ..Series::default()
+            })
+            .collect();
+        for (ord, time_us, value, quality) in rows {
+            let series = usize::try_from(ord - 1)
+                .ok()
+                .and_then(|i| out.get_mut(i))
+                .ok_or_else(|| Error::database(format!("read returned tag ordinal {ord}")))?;
+            series.times_us.push(time_us);
+            series.values.push(value);
+            series
+                .qualities
+                .push(Quality::from_code(i64::from(quality)).ok_or_else(|| {
+                    Error::database(format!("stored quality code {quality} is unknown"))
+                })?);
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn reading_count(&self, facility_id: &str) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM readings \
+             WHERE series_id IN (SELECT id FROM reading_series WHERE facility_id = $1)",
+        )
+        .bind(facility_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| map_err_in("facility_id", e))?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+}
+
+/// The body of `insert_readings` inside its transaction.
+///
+/// PostgreSQL refuses an `ON CONFLICT DO UPDATE` that touches a row twice, and cannot return a
+/// row's previous value, so the batch is collapsed to distinct keys here and applied in three
+/// array statements: insert the new keys (`DO NOTHING`, which waits for a concurrent inserter
+/// of the same key and then sees its row), lock and read the keys that already existed, and
+/// update those that change. The counts are then exact, as with SQLite's serialised writer.
+async fn ingest(
+    conn: &mut PgConnection,
+    facility_id: &str,
+    readings: &[Reading],
+) -> Result<IngestCounts> {
+    facility_must_exist(conn, facility_id).await?;
+    if readings.is_empty() {
+        return Ok(IngestCounts::default());
+    }
+    let series = ensure_series(conn, facility_id, readings).await?;
+
+    let mut counts = IngestCounts::default();
+    let mut keys: Vec<Key> = Vec::new();
+    let mut index: HashMap<(i64, i64), usize> = HashMap::with_capacity(readings.len());
+    for r in readings {
+        let series_id = series
+            .get(r.tag.as_str())
+            .copied()
+            .ok_or_else(|| Error::database(format!("series of tag {} was not created", r.tag)))?;
+        let item = (r.value, r.quality);
+        match index.get(&(series_id, r.time_us)) {
+            Some(&k) => {
+                let key = &mut keys[k];
+                if same(key.last, item) {
+                    counts.unchanged += 1;
+                } else {
+                    counts.corrected += 1;
+                    key.changes += 1;
+                }
+                key.last = item;
+            }
+            None => {
+                index.insert((series_id, r.time_us), keys.len());
+                keys.push(Key {
+                    series_id,
+                    time_us: r.time_us,
+                    first: item,
+                    last: item,
+                    changes: 0,
+                });
+            }
+        }
+    }
+    // One lock order for every batch, so concurrent batches cannot deadlock on shared keys.
+    keys.sort_unstable_by_key(|k| (k.series_id, k.time_us));
+
+    let inserted: HashSet<(i64, i64)> = sqlx::query_as::<_, (i64, i64)>(
+        "INSERT INTO readings (series_id, time_us, value, quality, revision) \
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::smallint[], $5::bigint[]) \
+         ON CONFLICT (series_id, time_us) DO NOTHING \
+         RETURNING series_id, time_us",
+    )
+    .bind(keys.iter().map(|k| k.series_id).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.time_us).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.last.0).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| quality_code(k.last.1)).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.changes).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| map_err_in("readings", e))?
+    .into_iter()
+    .collect();
+    counts.inserted = inserted.len() as u64;
+    if inserted.len() == keys.len() {
+        return Ok(counts);
+    }
+
+    let existing: Vec<&Key> = keys
+        .iter()
+        .filter(|k| !inserted.contains(&(k.series_id, k.time_us)))
+        .collect();
+    let stored: HashMap<(i64, i64), (f64, i16)> = sqlx::query_as::<_, (i64, i64, f64, i16)>(
+        "SELECT r.series_id, r.time_us, r.value, r.quality \
+         FROM readings AS r \
+         JOIN unnest($1::bigint[], $2::bigint[]) AS k(series_id, time_us) \
+           ON r.series_id = k.series_id AND r.time_us = k.time_us \
+         ORDER BY r.series_id, r.time_us \
+         FOR UPDATE OF r",
+    )
+    .bind(existing.iter().map(|k| k.series_id).collect::<Vec<_>>())
+    .bind(existing.iter().map(|k| k.time_us).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| map_err_in("readings", e))?
+    .into_iter()
+    .map(|(series_id, time_us, value, quality)| ((series_id, time_us), (value, quality)))
+    .collect();
+
+    let mut updates: Vec<(&Key, i64)> = Vec::new();
+    for key in existing {
+        let Some(&(value, code)) = stored.get(&(key.series_id, key.time_us)) else {
+            return Err(Error::Unavailable {
+                message: format!(
+                    "reading at {} us was removed while this batch was stored; retry",
+                    key.time_us
+                ),
+            });
+        };
+        let stored_quality = Quality::from_code(i64::from(code))
+            .ok_or_else(|| Error::database(format!("stored quality code {code} is unknown")))?;
+        let mut increment = key.changes;
+        if same((value, stored_quality), key.first) {
+            counts.unchanged += 1;
+        } else {
+            counts.corrected += 1;
+            increment += 1;
+        }
+        if increment > 0 {
+            updates.push((key, increment));
+        }
+    }
+    if !updates.is_empty() {
+        sqlx::query(
+            "UPDATE readings AS r \
+             SET value = u.value, quality = u.quality, revision = r.revision + u.increment \
+             FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::smallint[], $5::bigint[]) \
+               AS u(series_id, time_us, value, quality, increment) \
+             WHERE r.series_id = u.series_id AND r.time_us = u.time_us",
+        )
+        .bind(updates.iter().map(|(k, _)| k.series_id).collect::<Vec<_>>())
+        .bind(updates.iter().map(|(k, _)| k.time_us).collect::<Vec<_>>())
+        .bind(updates.iter().map(|(k, _)| k.last.0).collect::<Vec<_>>())
+        .bind(
+            updates
+                .iter()
+                .map(|(k, _)| quality_code(k.last.1))
+                .collect::<Vec<_>>(),
+        )
+        .bind(updates.iter().map(|(_, n)| *n).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| map_err_in("readings", e))?;
+    }
+    Ok(counts)
+}
+
+/// Equal as SQLite's `IS NOT` sees it: numerically equal values (0.0 and -0.0 alike), same
+/// quality.
+fn same(a: (f64, Quality), b: (f64, Quality)) -> bool {
+    a.0 == b.0 && a.1 == b.1
+}
+
+fn quality_code(q: Quality) -> i16 {
+    match q {
+        Quality::Good => 0,
+        Quality::Uncertain => 1,
+        Quality::Bad => 2,
+    }
+}
+
+/// Series ids of the batch's tags, creating the missing series.
+async fn ensure_series<'r>(
+    conn: &mut PgConnection,
+    facility_id: &str,
+    readings: &'r [Reading],
+) -> Result<HashMap<&'r str, i64>> {
+    let mut seen = HashSet::new();
+    let tags: Vec<&str> = readings
+        .iter()
+        .map(|r| r.tag.as_str())
+        .filter(|t| seen.insert(*t))
+        .collect();
+    sqlx::query(
+        "INSERT INTO reading_series (facility_id, tag) \
+         SELECT $1, t FROM unnest($2::text[]) AS t \
+         ON CONFLICT (facility_id, tag) DO NOTHING",
+    )
+    .bind(facility_id)
+    .bind(&tags)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| map_err_in("tag", e))?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT tag, id FROM reading_series WHERE facility_id = $1 AND tag = ANY($2)",
+    )
+    .bind(facility_id)
+    .bind(&tags)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let by_name: HashMap<String, i64> = rows.into_iter().collect();
+    Ok(tags
+        .into_iter()
+        .filter_map(|tag| by_name.get(tag).map(|&id| (tag, id)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_and_bounds() {
+        // 1761955200 s is 2025-11-01T00:00:00Z (GNU `date -u -d @1761955200`).
+        let nov_2025 = 2025 * 12 + 10;
+        assert_eq!(month_of(1_761_955_200_000_000), Some(nov_2025));
+        assert_eq!(month_of(1_761_955_200_000_000 - 1), Some(nov_2025 - 1));
+        assert_eq!(month_start_us(nov_2025).unwrap(), 1_761_955_200_000_000);
+        // 1764547200 s is 2025-12-01T00:00:00Z.
+        assert_eq!(month_start_us(nov_2025 + 1).unwrap(), 1_764_547_200_000_000);
+        assert_eq!(partition_name(nov_2025), "readings_p2025_11");
+        assert_eq!(partition_name(nov_2025 + 2), "readings_p2026_01");
+        // The span's edges match the open-ended partitions of the migration.
+        assert_eq!(month_of(0), Some(FIRST_MONTH));
+        assert_eq!(month_of(-1), None);
+        assert_eq!(month_start_us(END_MONTH).unwrap(), 4_102_444_800_000_000);
+        assert_eq!(month_of(4_102_444_800_000_000), None);
+        assert_eq!(month_of(4_102_444_800_000_000 - 1), Some(END_MONTH - 1));
+        assert_eq!(month_of(i64::MIN), None);
+        assert_eq!(month_of(i64::MAX), None);
+    }
+}
