@@ -3,13 +3,18 @@
 #   1. POST /calculate, one facility-hour at 1 Hz, uncached: p95 < 25 ms at concurrency 1;
 #   2. readings ingest through the API in JSON batches of 10 000: >= 500 000 readings/s;
 #   3. GET /calculations/{id}: >= 20 000 requests/s.
-# It builds the release binary, starts `thermaliq serve --demo` on a fresh data directory
-# (a day of 1 Hz demo data) and drives it with wrk (Debian package; installed if missing).
-# Usage: scripts/load.sh [seconds per test, default 20]
+# It builds the release binary, starts `thermaliq serve --demo` on a fresh store (a day of 1 Hz
+# demo data) and drives it with wrk (Debian package; installed if missing).
+# Usage: scripts/load.sh [seconds per test, default 20] [sqlite | postgres]
+#   sqlite (default): the embedded store and the in-process cache;
+#   postgres: a throwaway PostgreSQL 15 cluster (scripts/test-services.sh) and a redis-server
+#   started here, the production set-up of issue 4 (targets: calculate p95 < 40 ms, ingest
+#   >= 300 000 readings/s, cached GET through Redis >= 15 000 requests/s).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 DURATION="${1:-20}"
+BACKEND="${2:-sqlite}"
 PORT="${PORT:-18088}"
 THREADS=2
 
@@ -20,12 +25,29 @@ cargo build --release --locked -p thermaliq
 
 DATA="$(mktemp -d)"
 LOG="$DATA/serve.log"
+STORE_ARGS=(--data-dir "$DATA")
+REDIS=""
+case "$BACKEND" in
+  sqlite) ;;
+  postgres)
+    source scripts/test-services.sh
+    trap - EXIT
+    psql -q "$THERMALIQ_TEST_POSTGRES_URL" -c "CREATE DATABASE thermaliq_load"
+    STORE_ARGS=(--database-url "${THERMALIQ_TEST_POSTGRES_URL%/postgres}/thermaliq_load")
+    redis-server --bind 127.0.0.1 --port 16379 --save '' --appendonly no \
+      --daemonize yes --pidfile "$DATA/redis.pid" --logfile "$DATA/redis.log"
+    export THERMALIQ_REDIS_URL="redis://127.0.0.1:16379/0"
+    ;;
+  *) echo "unknown backend $BACKEND (sqlite or postgres)" >&2; exit 2 ;;
+esac
 THERMALIQ_LOG="${THERMALIQ_LOG:-info}" target/release/thermaliq serve --demo \
-  --bind "127.0.0.1:$PORT" --data-dir "$DATA" >"$LOG" 2>&1 &
+  --bind "127.0.0.1:$PORT" "${STORE_ARGS[@]}" >"$LOG" 2>&1 &
 SERVER=$!
 cleanup() {
   kill "$SERVER" 2>/dev/null || true
   wait "$SERVER" 2>/dev/null || true
+  if [[ -f "$DATA/redis.pid" ]]; then kill "$(cat "$DATA/redis.pid")" 2>/dev/null || true; fi
+  if [[ "$BACKEND" == postgres ]]; then thermaliq_stop_test_services; fi
   rm -rf "$DATA"
 }
 trap cleanup EXIT

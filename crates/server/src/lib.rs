@@ -9,8 +9,11 @@
 
 pub mod aggregate;
 pub mod calc;
+pub mod config;
 pub mod demo;
 pub mod facility;
 pub mod http;
+pub mod integrity;
+pub mod metrics;
 pub mod settings;
 pub mod steam;

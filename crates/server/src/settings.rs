@@ -1,13 +1,16 @@
 //! Typed settings of the service: where it listens, where its data lives, and the limits it
-//! enforces. Only defaults for now; a settings file and `THERMALIQ_*` environment variables
-//! are layered over them by the configuration issue.
+//! enforces. [`crate::config`] layers them (defaults, file, `THERMALIQ_*` environment, flags);
+//! [`SharedSettings`] holds the settings in force, swapped whole when `SIGHUP` reloads them.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Everything the HTTP service needs to know at start.
-#[derive(Debug, Clone, PartialEq)]
+use arc_swap::ArcSwap;
+
+/// Everything the HTTP service needs to know. `Debug` masks the passwords inside URLs.
+#[derive(Clone, PartialEq)]
 pub struct Settings {
     /// Address the HTTP listener binds; port 0 picks a free port.
     pub bind: SocketAddr,
@@ -29,6 +32,40 @@ pub struct Settings {
     /// How long a verified token is trusted without asking the store again; zero asks every
     /// time. A revocation takes effect within this time.
     pub token_cache_ttl: Duration,
+    /// After a stop signal, how long requests in flight may take before the service gives up
+    /// on them and exits with an error.
+    pub shutdown_grace: Duration,
+    /// After a stop signal, how long the service keeps accepting requests while answering
+    /// readiness 503, so that load balancers stop sending before the listener closes.
+    pub shutdown_drain: Duration,
+    /// Log filter (`RUST_LOG` syntax: `info`, `info,tower_http=debug`).
+    pub log: String,
+    /// Key of the stored token digests (`THERMALIQ_TOKEN_PEPPER`); without one a token is
+    /// stored as its plain SHA-256.
+    pub token_pepper: Option<TokenPepper>,
+}
+
+/// A server-side secret keying the stored token digests (HMAC-SHA256), so that a copy of the
+/// `api_tokens` table alone cannot be used to test guessed tokens. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenPepper(Vec<u8>);
+
+impl TokenPepper {
+    /// A pepper of these bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// The key bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for TokenPepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// Size and lifetime of the in-process calculation cache.
@@ -49,6 +86,9 @@ pub const DEFAULT_MAX_PERIOD: Duration = Duration::from_secs(31 * 86_400);
 
 /// The default body limit, 16 MiB: a batch of 10 000 readings as JSON is about 0.8 MB.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The default shutdown grace, 30 s: Kubernetes' default `terminationGracePeriodSeconds`.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 impl Default for CacheSettings {
     fn default() -> Self {
@@ -71,6 +111,200 @@ impl Default for Settings {
             body_limit: DEFAULT_BODY_LIMIT,
             cache: CacheSettings::default(),
             token_cache_ttl: Duration::from_secs(5),
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            shutdown_drain: Duration::ZERO,
+            log: "info".to_string(),
+            token_pepper: None,
         }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("max_period", &self.max_period)
+            .field("min_coverage", &self.min_coverage)
+            .field("body_limit", &self.body_limit)
+            .field("cache", &self.cache)
+            .field("token_cache_ttl", &self.token_cache_ttl)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("shutdown_drain", &self.shutdown_drain)
+            .field("log", &self.log)
+            .field("token_pepper", &self.token_pepper)
+            .finish()
+    }
+}
+
+/// `url` with its password replaced by `***`, for logs; text that is not a URL is withheld
+/// whole, since it might still hold a secret.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                // A URL that has a password has a host, so setting it cannot fail.
+                let _ = u.set_password(Some("***"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(withheld: not a URL)".to_string(),
+    }
+}
+
+/// Settings a reload does not change: they shape resources built once at start (the
+/// listener, the store pool, the cache, the router's body limit, the token cache).
+pub const RESTART_ONLY: [&str; 9] = [
+    "bind",
+    "data_dir",
+    "database_url",
+    "redis_url",
+    "body_limit",
+    "cache_max_entries",
+    "cache_ttl_seconds",
+    "token_cache_ttl_seconds",
+    "token_pepper",
+];
+
+/// The outcome of applying reloaded settings over the running ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reloaded {
+    /// The settings to run with: the new reloadable values, the old restart-only ones.
+    pub settings: Settings,
+    /// Restart-only settings whose new value differs and was therefore not applied
+    /// (names as in the configuration file).
+    pub requires_restart: Vec<&'static str>,
+}
+
+impl Settings {
+    /// `new` applied over `self`: reloadable fields take the new value, restart-only fields
+    /// ([`RESTART_ONLY`]) keep the running one and are listed when they differ.
+    pub fn reload(&self, new: Settings) -> Reloaded {
+        let mut requires_restart = Vec::new();
+        let changed = [
+            self.bind != new.bind,
+            self.data_dir != new.data_dir,
+            self.database_url != new.database_url,
+            self.redis_url != new.redis_url,
+            self.body_limit != new.body_limit,
+            self.cache.max_entries != new.cache.max_entries,
+            self.cache.ttl != new.cache.ttl,
+            self.token_cache_ttl != new.token_cache_ttl,
+            self.token_pepper != new.token_pepper,
+        ];
+        for (name, differs) in RESTART_ONLY.into_iter().zip(changed) {
+            if differs {
+                requires_restart.push(name);
+            }
+        }
+        let settings = Settings {
+            bind: self.bind,
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            redis_url: self.redis_url.clone(),
+            body_limit: self.body_limit,
+            cache: self.cache,
+            token_cache_ttl: self.token_cache_ttl,
+            token_pepper: self.token_pepper.clone(),
+            ..new
+        };
+        Reloaded {
+            settings,
+            requires_restart,
+        }
+    }
+}
+
+/// The settings in force, shared by every handler: each request reads one consistent
+/// snapshot, and a reload replaces the whole set atomically.
+#[derive(Clone)]
+pub struct SharedSettings(Arc<ArcSwap<Settings>>);
+
+impl SharedSettings {
+    /// Shares `settings`.
+    pub fn new(settings: Settings) -> Self {
+        Self(Arc::new(ArcSwap::from_pointee(settings)))
+    }
+
+    /// The settings in force now.
+    pub fn current(&self) -> Arc<Settings> {
+        self.0.load_full()
+    }
+
+    /// Puts `settings` in force for every request that starts from now on.
+    pub fn replace(&self, settings: Settings) {
+        self.0.store(Arc::new(settings));
+    }
+}
+
+impl std::fmt::Debug for SharedSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.current().fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_passwords_in_urls() {
+        let s = Settings {
+            database_url: Some("postgres://thermaliq:s3cr%40t@db:5432/thermaliq".into()),
+            redis_url: Some("redis://:hunter2@cache:6379/0".into()),
+            ..Settings::default()
+        };
+        let text = format!("{s:?}");
+        assert!(!text.contains("s3cr"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("postgres://thermaliq:***@db:5432/thermaliq"),
+            "{text}"
+        );
+        assert_eq!(
+            redact_url("not a url with a secret"),
+            "(withheld: not a URL)"
+        );
+    }
+
+    #[test]
+    fn reload_applies_limits_and_keeps_restart_only_fields() {
+        let running = Settings::default();
+        let new = Settings {
+            bind: "0.0.0.0:9000".parse().unwrap(),
+            redis_url: Some("redis://cache:6379/0".into()),
+            max_period: Duration::from_secs(3_600),
+            min_coverage: 0.5,
+            ..Settings::default()
+        };
+        let r = running.reload(new);
+        assert_eq!(r.requires_restart, ["bind", "redis_url"]);
+        assert_eq!(r.settings.bind, running.bind);
+        assert_eq!(r.settings.redis_url, None);
+        assert_eq!(r.settings.max_period, Duration::from_secs(3_600));
+        assert_eq!(r.settings.min_coverage, 0.5);
+        assert!(running.reload(running.clone()).requires_restart.is_empty());
+    }
+
+    #[test]
+    fn a_new_token_pepper_waits_for_a_restart_and_is_never_shown() {
+        let running = Settings {
+            token_pepper: Some(TokenPepper::new("first-pepper-0123456789")),
+            ..Settings::default()
+        };
+        let new = Settings {
+            token_pepper: Some(TokenPepper::new("second-pepper-0123456789")),
+            ..Settings::default()
+        };
+        let r = running.reload(new);
+        assert_eq!(r.requires_restart, ["token_pepper"]);
+        assert_eq!(r.settings.token_pepper, running.token_pepper);
+        let text = format!("{running:?}");
+        assert!(!text.contains("first-pepper"), "{text}");
     }
 }

@@ -29,7 +29,7 @@ async fn a_calculation_over_the_demo_day_recovers_the_true_efficiency() {
     assert_eq!(again.readings_stored, 0);
     assert_eq!(again.facility.outcome, "unchanged");
     assert!(
-        demo_setup::ensure_admin_token(&app.store)
+        demo_setup::ensure_admin_token(&app.store, None)
             .await
             .unwrap()
             .is_none()

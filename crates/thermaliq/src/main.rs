@@ -1,13 +1,20 @@
 //! The `thermaliq` binary: command-line verbs wiring the crates together.
 //!
-//! `calc` and `steam` are pure calculations; `serve`, `migrate`, `token`, `facility` and
-//! `ingest` work on the store named by `--database-url`, else `<--data-dir>/thermaliq.db`
-//! (default `./data`), migrating it up first (except `migrate` itself).
+//! `calc` and `steam` are pure calculations. Every other verb reads one configuration, the
+//! one `serve` reads (docs/CONFIGURATION.md): defaults, the `--config` file (else
+//! `THERMALIQ_CONFIG`), `THERMALIQ_*` variables with the secrets, then `--data-dir` and
+//! `--database-url`; so a Kubernetes Job running `thermaliq migrate up` with the ConfigMap and
+//! Secret mounted reaches the database the Deployment serves from. The store is the
+//! `database_url`, else `<data_dir>/thermaliq.db`; `token`, `facility`, `ingest` and `serve`
+//! migrate it up first.
 //!
 //! Exit codes: 0 success; 2 the input was refused (bad document, unit, value, state, option or
 //! unreadable file), with the field and the reason on stderr; 1 anything else (the output
-//! could not be written).
+//! could not be written; `check integrity` found a row breaking a rule).
 
+mod cache;
+mod check;
+mod db;
 mod failure;
 mod ingest;
 mod manage;
@@ -21,6 +28,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use server::calc::{self, RunOptions};
+use server::config::ConfigSource;
+use server::settings::Settings;
 use server::steam::{self, SteamQuery};
 use store::MigrateDownTarget;
 
@@ -33,10 +42,16 @@ const EXIT_INPUT: u8 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Directory of the embedded database (thermaliq.db).
-    #[arg(long, global = true, default_value = "./data")]
-    data_dir: PathBuf,
-    /// Database URL (sqlite:///path/thermaliq.db); wins over --data-dir.
+    /// Configuration file (TOML, docs/CONFIGURATION.md); else the file named by
+    /// THERMALIQ_CONFIG.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Directory of the embedded database (thermaliq.db); wins over the configuration
+    /// [default: ./data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL (sqlite:///path/thermaliq.db, postgres://user@host/db); wins over the
+    /// configuration and --data-dir.
     #[arg(long, global = true)]
     database_url: Option<String>,
 }
@@ -71,11 +86,12 @@ enum Command {
         #[arg(long = "x", allow_hyphen_values = true)]
         x: Option<String>,
     },
-    /// Serve the HTTP API (migrates the store up first).
+    /// Serve the HTTP API (migrates the store up first); configuration in
+    /// docs/CONFIGURATION.md.
     Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        bind: SocketAddr,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        bind: Option<SocketAddr>,
         /// Set up the demo facility with a day of meter data and an admin token.
         #[arg(long)]
         demo: bool,
@@ -105,6 +121,47 @@ enum Command {
         /// Store the good lines of a file with bad ones (default: refuse the file).
         #[arg(long)]
         partial: bool,
+    },
+    /// The shared (Redis) calculation cache.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
+    /// Checks of the stored data.
+    Check {
+        #[command(subcommand)]
+        command: CheckCommand,
+    },
+    /// Database backup and restore (docs/STORE.md).
+    Db {
+        #[command(subcommand)]
+        command: db::DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Recompute each facility's latest period (that of its newest calculation) as POST
+    /// /calculate does and put the result in the Redis cache (docs/CACHE.md); exit 1 naming
+    /// every facility that failed.
+    Warm {
+        /// Facility ids, comma-separated: FAC-001,FAC-002.
+        #[arg(long, value_delimiter = ',', required = true)]
+        facilities: Vec<String>,
+        /// Redis URL (redis://host:6379/0); else THERMALIQ_REDIS_URL or the configuration file.
+        #[arg(long)]
+        redis_url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// Check the calculations created since a time against the rules of a stored calculation
+    /// (docs/OPERATIONS.md); print a JSON report; exit 1 when any row breaks one.
+    Integrity {
+        /// A duration back from now (30m, 1h, 7d) or an RFC 3339 time.
+        #[arg(long, default_value = "1h")]
+        since: String,
     },
 }
 
@@ -229,11 +286,21 @@ fn lift(result: failure::Outcome) -> anyhow::Result<()> {
     }
 }
 
+/// The configuration every store verb shares with `serve`; one that does not validate is
+/// refused (exit 2) naming the key.
+fn settings(source: &ConfigSource) -> anyhow::Result<Settings> {
+    source
+        .load()
+        .map_err(|e| refused(format!("configuration: {e}")))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let location = serve::StoreLocation {
+    let flags = server::config::Overrides {
+        bind: None,
         data_dir: cli.data_dir,
         database_url: cli.database_url,
     };
+    let source = ConfigSource::new(cli.config.clone(), flags.clone());
     match cli.command {
         Command::Calc {
             file,
@@ -248,45 +315,58 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let state = steam::state(&SteamQuery { p, t, h, s, x }).map_err(refused)?;
             print_json(&state)
         }
-        Command::Serve { bind, demo } => {
-            serve::init_json_logs();
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the runtime")?;
-            lift(runtime.block_on(serve::serve(&location, bind, demo)))
-        }
+        Command::Serve { bind, demo } => lift(serve::run(
+            cli.config,
+            server::config::Overrides { bind, ..flags },
+            demo,
+        )),
         Command::Migrate { command } => {
             serve::init_cli_logs();
-            with_store(&location, false, async |store| match command {
-                MigrateCommand::Current => manage::migrate_current(store).await,
-                MigrateCommand::History => manage::migrate_history(store).await,
-                MigrateCommand::Up { to } => manage::migrate_up(store, to).await,
-                MigrateCommand::Down { steps, to } => {
-                    let target = match to {
-                        Some(v) => MigrateDownTarget::To(v),
-                        None => MigrateDownTarget::Steps(steps.unwrap_or(1)),
-                    };
-                    manage::migrate_down(store, target).await
-                }
-            })
+            let settings = settings(&source)?;
+            with_store(
+                &serve::StoreLocation::from(&settings),
+                false,
+                async |store| match command {
+                    MigrateCommand::Current => manage::migrate_current(store).await,
+                    MigrateCommand::History => manage::migrate_history(store).await,
+                    MigrateCommand::Up { to } => manage::migrate_up(store, to).await,
+                    MigrateCommand::Down { steps, to } => {
+                        let target = match to {
+                            Some(v) => MigrateDownTarget::To(v),
+                            None => MigrateDownTarget::Steps(steps.unwrap_or(1)),
+                        };
+                        manage::migrate_down(store, target).await
+                    }
+                },
+            )
         }
         Command::Token { command } => {
             serve::init_cli_logs();
-            with_store(&location, true, async |store| match command {
-                TokenCommand::Create { name, role } => {
-                    manage::token_create(store, &name, &role).await
-                }
-                TokenCommand::List => manage::token_list(store).await,
-                TokenCommand::Revoke { id } => manage::token_revoke(store, &id).await,
-            })
+            let settings = settings(&source)?;
+            let pepper = settings.token_pepper.as_ref();
+            with_store(
+                &serve::StoreLocation::from(&settings),
+                true,
+                async |store| match command {
+                    TokenCommand::Create { name, role } => {
+                        manage::token_create(store, &name, &role, pepper).await
+                    }
+                    TokenCommand::List => manage::token_list(store).await,
+                    TokenCommand::Revoke { id } => manage::token_revoke(store, &id).await,
+                },
+            )
         }
         Command::Facility { command } => {
             serve::init_cli_logs();
-            with_store(&location, true, async |store| match command {
-                FacilityCommand::Apply { file } => manage::facility_apply(store, &file).await,
-                FacilityCommand::List => manage::facility_list(store).await,
-            })
+            let settings = settings(&source)?;
+            with_store(
+                &serve::StoreLocation::from(&settings),
+                true,
+                async |store| match command {
+                    FacilityCommand::Apply { file } => manage::facility_apply(store, &file).await,
+                    FacilityCommand::List => manage::facility_list(store).await,
+                },
+            )
         }
         Command::Ingest {
             facility,
@@ -294,9 +374,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             partial,
         } => {
             serve::init_cli_logs();
-            with_store(&location, true, async |store| {
-                ingest::ingest(store, &facility, &file, partial).await
-            })
+            let settings = settings(&source)?;
+            with_store(
+                &serve::StoreLocation::from(&settings),
+                true,
+                async |store| ingest::ingest(store, &facility, &file, partial).await,
+            )
+        }
+        Command::Cache {
+            command:
+                CacheCommand::Warm {
+                    facilities,
+                    redis_url,
+                },
+        } => {
+            serve::init_cli_logs();
+            lift(cache::warm(cache::WarmRequest {
+                config: cli.config,
+                overrides: flags,
+                redis_url,
+                facilities,
+            }))
+        }
+        Command::Check {
+            command: CheckCommand::Integrity { since },
+        } => {
+            serve::init_cli_logs();
+            let settings = settings(&source)?;
+            let since_us = match check::since(&since) {
+                Ok(us) => us,
+                Err(e) => return lift(Err(e)),
+            };
+            with_store(
+                &serve::StoreLocation::from(&settings),
+                false,
+                async |store| check::integrity(store, since_us).await,
+            )
+        }
+        Command::Db { command } => {
+            serve::init_cli_logs();
+            let settings = settings(&source)?;
+            db::run(&serve::StoreLocation::from(&settings), command)
         }
     }
 }

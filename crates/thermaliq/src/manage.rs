@@ -4,6 +4,7 @@ use std::path::Path;
 
 use server::facility::FacilitySpec;
 use server::http::{auth, facilities, format_us};
+use server::settings::TokenPepper;
 use store::{MigrateDownTarget, MigrationInfo, Role, Store};
 
 use crate::failure::{Failure, Outcome};
@@ -87,15 +88,21 @@ pub async fn migrate_down(store: &Store, target: MigrateDownTarget) -> Outcome {
     Ok(())
 }
 
-/// `token create`: stores the digest and prints the secret, once, alone on standard output.
-pub async fn token_create(store: &Store, name: &str, role: &str) -> Outcome {
+/// `token create`: stores the digest (keyed by `pepper`, the serving configuration's) and
+/// prints the secret, once, alone on standard output.
+pub async fn token_create(
+    store: &Store,
+    name: &str,
+    role: &str,
+    pepper: Option<&TokenPepper>,
+) -> Outcome {
     let role = Role::parse(role).ok_or_else(|| {
         Failure::Input(format!("--role: {role:?} is not viewer, operator or admin"))
     })?;
     if name.trim().is_empty() {
         return Err(Failure::Input("--name: the name is empty".to_string()));
     }
-    let (secret, record) = auth::new_token(name.trim(), role);
+    let (secret, record) = auth::new_token(name.trim(), role, pepper);
     store.insert_token(&record).await?;
     println!("{secret}");
     eprintln!(

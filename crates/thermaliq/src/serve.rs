@@ -1,15 +1,23 @@
-//! `thermaliq serve`: opens and migrates the store, sets up the demo when asked, and serves the
-//! HTTP API until Ctrl-C or SIGTERM.
+//! `thermaliq serve`: loads the layered configuration (docs/CONFIGURATION.md), opens and
+//! migrates the store, sets up the demo when asked, and serves the HTTP API; `SIGHUP` reloads
+//! the configuration, Ctrl-C or SIGTERM stops it gracefully.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use server::config::{ConfigSource, Overrides};
 use server::demo;
-use server::http::{self, Application, demo_setup, format_us};
-use server::settings::Settings;
+use server::http::{self, Application, ServeError, demo_setup, format_us};
+use server::settings::{Settings, SharedSettings, TokenPepper};
 use store::Store;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry, reload};
 
 use crate::failure::{Failure, Outcome, io};
+
+/// Changes the log filter of the running service.
+type LogHandle = reload::Handle<EnvFilter, Registry>;
 
 /// Where the store is: a URL, else the SQLite file in the data directory.
 pub struct StoreLocation {
@@ -17,6 +25,15 @@ pub struct StoreLocation {
     pub data_dir: PathBuf,
     /// `--database-url`.
     pub database_url: Option<String>,
+}
+
+impl From<&Settings> for StoreLocation {
+    fn from(settings: &Settings) -> Self {
+        Self {
+            data_dir: settings.data_dir.clone(),
+            database_url: settings.database_url.clone(),
+        }
+    }
 }
 
 impl StoreLocation {
@@ -43,18 +60,27 @@ impl StoreLocation {
     }
 }
 
-/// Starts the JSON-lines log on standard output; the filter comes from `THERMALIQ_LOG`
-/// (`RUST_LOG` syntax), default `info`.
-pub fn init_json_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("THERMALIQ_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout)
+/// Starts the JSON-lines log on standard output with `filter` (`RUST_LOG` syntax), which a
+/// reload may change through the returned handle.
+fn init_json_logs(filter: EnvFilter) -> LogHandle {
+    let (filter, handle) = reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_writer(std::io::stdout),
+        )
         .init();
+    handle
+}
+
+/// The log filter of `settings`, refused naming the `log` key.
+fn log_filter(settings: &Settings) -> Result<EnvFilter, String> {
+    EnvFilter::try_new(&settings.log)
+        .map_err(|e| format!("log: {:?} is not a log filter: {e}", settings.log))
 }
 
 /// Starts a plain log on standard error for the one-shot verbs; default `warn`.
@@ -67,31 +93,118 @@ pub fn init_cli_logs() {
         .init();
 }
 
-/// Serves the API on `bind` over the store at `location`; with `demo`, sets up the demo first.
-pub async fn serve(location: &StoreLocation, bind: SocketAddr, demo: bool) -> Outcome {
-    let store = location.open_migrated().await?;
+/// `thermaliq serve`: the configuration from `config` (else `THERMALIQ_CONFIG`), the
+/// environment and the command-line `overrides`; a configuration that does not validate is
+/// refused before anything starts.
+pub fn run(config: Option<PathBuf>, overrides: Overrides, demo: bool) -> Outcome {
+    let source = ConfigSource::new(config, overrides);
+    let settings = source
+        .load()
+        .map_err(|e| Failure::Input(format!("configuration: {e}")))?;
+    let filter = log_filter(&settings).map_err(Failure::Input)?;
+    let logs = init_json_logs(filter);
+    tracing::info!(file = %source_name(&source), settings = ?settings, "Configuration loaded");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| io("starting the runtime", e))?;
+    runtime.block_on(serve(source, settings, logs, demo))
+}
+
+/// The configuration file for logs, `none` without one.
+fn source_name(source: &ConfigSource) -> String {
+    source
+        .file
+        .as_deref()
+        .map_or_else(|| "none".to_string(), |f| f.display().to_string())
+}
+
+/// Serves the API with `settings` until a stop signal; with `demo`, sets up the demo first.
+async fn serve(source: ConfigSource, settings: Settings, logs: LogHandle, demo: bool) -> Outcome {
+    // Before anything else: a signal arriving while the store opens must not kill the process.
+    let stop = http::shutdown_signal().map_err(|e| io("listening for stop signals", e))?;
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| io("listening for SIGHUP", e))?;
+    let store = StoreLocation::from(&settings).open_migrated().await?;
     let demo_banner = if demo {
-        Some(setup_demo(&store).await?)
+        Some(setup_demo(&store, settings.token_pepper.as_ref()).await?)
     } else {
         None
     };
-    let settings = Settings {
-        bind,
-        data_dir: location.data_dir.clone(),
-        database_url: location.database_url.clone(),
-        ..Settings::default()
-    };
+    let bind = settings.bind;
     let app = Application::build(settings, store.clone())
         .await
         .map_err(|e| Failure::Other(format!("cannot listen on {bind}: {e}")))?;
     if let Some(banner) = demo_banner {
         println!("{}", banner.text(app.local_addr()));
     }
-    let served = app.run_until_stopped(http::shutdown_signal()).await;
-    store.close().await;
-    served.map_err(|e| io("serving", e))?;
-    tracing::info!("stopped");
-    Ok(())
+    let reloads = tokio::spawn(reload_on_hangup(hangups, source, app.settings(), logs));
+    let served = app.run_until_stopped(stop).await;
+    reloads.abort();
+    match served {
+        Ok(()) => {
+            store.close().await;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Err(e @ ServeError::GraceExpired(_)) => {
+            // Requests still hold store connections: closing the pool would wait for them.
+            tracing::error!(error = %e, "stopped without finishing every request");
+            Err(Failure::Other(e.to_string()))
+        }
+        Err(e) => {
+            store.close().await;
+            Err(io("serving", e))
+        }
+    }
+}
+
+/// Reloads the configuration on every `SIGHUP` until the task is aborted.
+async fn reload_on_hangup(
+    mut hangups: tokio::signal::unix::Signal,
+    source: ConfigSource,
+    shared: SharedSettings,
+    logs: LogHandle,
+) {
+    while hangups.recv().await.is_some() {
+        reload(&source, &shared, &logs);
+    }
+}
+
+/// Reads the file and environment again and puts the result in force; a configuration that
+/// does not validate is refused whole and the running one stays. Restart-only settings keep
+/// their running value, each change logged.
+fn reload(source: &ConfigSource, shared: &SharedSettings, logs: &LogHandle) {
+    let refuse = |error: &str| {
+        tracing::error!(
+            file = %source_name(source),
+            error,
+            "configuration refused; the running configuration stays"
+        );
+    };
+    let new = match source.load() {
+        Ok(new) => new,
+        Err(e) => return refuse(&e.to_string()),
+    };
+    let filter = match log_filter(&new) {
+        Ok(filter) => filter,
+        Err(e) => return refuse(&e),
+    };
+    let running = shared.current();
+    let reloaded = running.reload(new);
+    for field in &reloaded.requires_restart {
+        tracing::warn!(
+            field,
+            "configuration change requires restart; the running value stays"
+        );
+    }
+    if reloaded.settings.log != running.log
+        && let Err(e) = logs.reload(filter)
+    {
+        return refuse(&format!("log: cannot change the log filter: {e}"));
+    }
+    tracing::info!(file = %source_name(source), settings = ?reloaded.settings, "Configuration loaded");
+    shared.replace(reloaded.settings);
 }
 
 /// What the demo banner shows.
@@ -107,7 +220,7 @@ impl DemoBanner {
         let end = format_us(self.day_start_us + 3_600_000_000);
         let token = match &self.token {
             Some(t) => format!(
-                "Demo admin token (shown once, stored only as a SHA-256 digest):\n\n  export TOKEN={t}\n"
+                "Demo admin token (shown once, stored only as a digest):\n\n  export TOKEN={t}\n"
             ),
             None => "Tokens exist already: create one with\n\n  export TOKEN=$(thermaliq token create --name me --role admin)\n".to_string(),
         };
@@ -126,7 +239,7 @@ impl DemoBanner {
     }
 }
 
-async fn setup_demo(store: &Store) -> Outcome<DemoBanner> {
+async fn setup_demo(store: &Store, pepper: Option<&TokenPepper>) -> Outcome<DemoBanner> {
     let day_start_us = demo_setup::yesterday_start_us(store::now_us());
     let bar = indicatif::ProgressBar::new(u64::from(demo_setup::DEMO_SECONDS / 3_600));
     bar.set_style(
@@ -142,7 +255,7 @@ async fn setup_demo(store: &Store) -> Outcome<DemoBanner> {
         readings_stored = setup.readings_stored,
         "demo facility ready"
     );
-    let token = demo_setup::ensure_admin_token(store).await?;
+    let token = demo_setup::ensure_admin_token(store, pepper).await?;
     // Readings stored by an earlier run may be of another day: show the day that has data.
     let first_day = first_demo_day(store, day_start_us).await?;
     Ok(DemoBanner {

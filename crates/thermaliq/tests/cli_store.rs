@@ -82,7 +82,7 @@ fn migrations_go_up_down_and_up_again_without_losing_data() {
     let up = ok(d, &["migrate", "up", "--to", "20261126000002"]);
     assert_eq!(up.lines().count(), 2, "{up}");
     let up = ok(d, &["migrate", "up"]);
-    assert!(up.contains("applied 20261126000003"), "{up}");
+    assert!(up.contains("applied 20261126000004"), "{up}");
     assert!(ok(d, &["migrate", "current"]).contains("status:          current"));
     assert!(ok(d, &["migrate", "up"]).contains("nothing to apply"));
 
@@ -99,12 +99,13 @@ fn migrations_go_up_down_and_up_again_without_losing_data() {
     );
 
     let down = ok(d, &["migrate", "down"]);
-    assert!(down.contains("reverted 20261126000003"), "{down}");
+    assert!(down.contains("reverted 20261126000004"), "{down}");
     let history = ok(d, &["migrate", "history"]);
-    assert!(history.contains("20261126000003  pending"), "{history}");
+    assert!(history.contains("20261126000004  pending"), "{history}");
     assert!(ok(d, &["migrate", "current"]).contains("not current"));
     let down = ok(d, &["migrate", "down", "--to", "20261126000001"]);
     assert!(down.contains("reverted 20261126000002"), "{down}");
+    assert!(down.contains("reverted 20261126000003"), "{down}");
     ok(d, &["migrate", "up"]);
     // The facility and its readings survived the round trip.
     assert!(ok(d, &["facility", "list"]).contains("FAC-DEMO-001"));

@@ -29,6 +29,7 @@ use crate::facility::{Equipment, FacilitySpec, Quantity, Source, TagSpec};
 pub use document::unit_document;
 pub use rollup::{
     FacilityProvenance, FacilitySummary, RollupFigure, RollupUncertainty, UnitHash, facility_hash,
+    summarize,
 };
 pub use series::{Columns, FlatLine, SeriesStats, TagLimits, aggregate as aggregate_series};
 
@@ -500,7 +501,8 @@ pub fn calculate(
         .iter()
         .map(|u| u.data_quality.score)
         .fold(1.0, f64::min);
-    let summary = rollup::summary(&units, score);
+    let results: Vec<&FiredDocument> = units.iter().map(|u| &*u.result).collect();
+    let summary = rollup::summarize(&results, score);
     let provenance = rollup::provenance(&spec.id, period, &units);
     Ok(FacilityCalculation {
         facility_id: spec.id.clone(),

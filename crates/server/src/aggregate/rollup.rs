@@ -5,7 +5,7 @@
 use serde::Serialize;
 use thermo::provenance::{METHOD_VERSION, sha256_hex};
 
-use crate::calc::output::{Bases, Efficiencies};
+use crate::calc::output::{Bases, Efficiencies, FiredDocument};
 
 use super::{Period, UnitCalculation};
 
@@ -117,18 +117,20 @@ fn percent(num: f64, den: f64) -> f64 {
     if den > 0.0 { 100.0 * num / den } else { 0.0 }
 }
 
-pub(super) fn summary(units: &[UnitCalculation], data_quality_score: f64) -> FacilitySummary {
-    let sum = |f: &dyn Fn(&UnitCalculation) -> f64| units.iter().map(f).sum::<f64>();
+/// The facility roll-up of its units' results, summed in the order given (the service and
+/// the integrity check both sum in spec order, so they agree to the last bit).
+pub fn summarize(results: &[&FiredDocument], data_quality_score: f64) -> FacilitySummary {
+    let sum = |f: &dyn Fn(&FiredDocument) -> f64| results.iter().map(|r| f(r)).sum::<f64>();
     let fuel = Bases {
-        hhv: sum(&|u| u.result.energy_balance.fuel_input_W.hhv),
-        lhv: sum(&|u| u.result.energy_balance.fuel_input_W.lhv),
+        hhv: sum(&|r| r.energy_balance.fuel_input_W.hhv),
+        lhv: sum(&|r| r.energy_balance.fuel_input_W.lhv),
     };
-    let useful = sum(&|u| u.result.energy_balance.useful_output_W);
+    let useful = sum(&|r| r.energy_balance.useful_output_W);
     let unaccounted = Bases {
-        hhv: sum(&|u| u.result.energy_balance.unaccounted_W.hhv),
-        lhv: sum(&|u| u.result.energy_balance.unaccounted_W.lhv),
+        hhv: sum(&|r| r.energy_balance.unaccounted_W.hhv),
+        lhv: sum(&|r| r.energy_balance.unaccounted_W.lhv),
     };
-    let fuel_exergy = sum(&|u| u.result.exergy.fuel_W);
+    let fuel_exergy = sum(&|r| r.exergy.fuel_W);
     let efficiency = Efficiencies {
         direct: Bases {
             hhv: percent(useful, fuel.hhv),
@@ -136,21 +138,17 @@ pub(super) fn summary(units: &[UnitCalculation], data_quality_score: f64) -> Fac
         },
         indirect: Bases {
             hhv: percent(
-                sum(&|u| {
-                    u.result.efficiency_percent.indirect.hhv
-                        * u.result.energy_balance.fuel_input_W.hhv
-                }) / 100.0,
+                sum(&|r| r.efficiency_percent.indirect.hhv * r.energy_balance.fuel_input_W.hhv)
+                    / 100.0,
                 fuel.hhv,
             ),
             lhv: percent(
-                sum(&|u| {
-                    u.result.efficiency_percent.indirect.lhv
-                        * u.result.energy_balance.fuel_input_W.lhv
-                }) / 100.0,
+                sum(&|r| r.efficiency_percent.indirect.lhv * r.energy_balance.fuel_input_W.lhv)
+                    / 100.0,
                 fuel.lhv,
             ),
         },
-        exergy: percent(sum(&|u| u.result.exergy.useful_W), fuel_exergy),
+        exergy: percent(sum(&|r| r.exergy.useful_W), fuel_exergy),
     };
     let closure = Bases {
         hhv: percent(unaccounted.hhv, fuel.hhv),
@@ -159,7 +157,7 @@ pub(super) fn summary(units: &[UnitCalculation], data_quality_score: f64) -> Fac
     FacilitySummary {
         fuel_input_W: fuel,
         useful_output_W: useful,
-        uncertainty: uncertainty(units, &efficiency, fuel, fuel_exergy),
+        uncertainty: uncertainty(results, &efficiency, fuel, fuel_exergy),
         efficiency_percent: efficiency,
         unaccounted_W: unaccounted,
         energy_balance_percent: closure.hhv.abs(),
@@ -172,7 +170,7 @@ pub(super) fn summary(units: &[UnitCalculation], data_quality_score: f64) -> Fac
 /// figure's basis (fuel exergy for the exergy efficiency): the facility figure is
 /// Σ wᵢ ηᵢ, and the units' errors are taken as independent.
 fn uncertainty(
-    units: &[UnitCalculation],
+    results: &[&FiredDocument],
     efficiency: &Efficiencies,
     fuel: Bases,
     fuel_exergy: f64,
@@ -187,14 +185,14 @@ fn uncertainty(
     let mut out = Vec::with_capacity(figures.len());
     for (figure, value_percent) in figures {
         let mut variance = 0.0;
-        for u in units {
-            let first_order = u.result.uncertainty.as_ref()?.first_order.as_ref()?;
+        for r in results {
+            let first_order = r.uncertainty.as_ref()?.first_order.as_ref()?;
             let f = first_order.iter().find(|f| f.figure == figure)?;
-            let b = &u.result.energy_balance.fuel_input_W;
+            let b = &r.energy_balance.fuel_input_W;
             let (share, total) = match figure {
                 "direct_hhv" | "indirect_hhv" => (b.hhv, fuel.hhv),
                 "direct_lhv" | "indirect_lhv" => (b.lhv, fuel.lhv),
-                _ => (u.result.exergy.fuel_W, fuel_exergy),
+                _ => (r.exergy.fuel_W, fuel_exergy),
             };
             let w = if total > 0.0 { share / total } else { 0.0 };
             variance += (w * f.expanded_uncertainty_percent_points).powi(2);

@@ -11,7 +11,7 @@ use super::{Equipment, FacilitySpec, Quantity};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    /// A facility field (`id`, `name`, `time_zone`) changed.
+    /// A facility field (`id`, `name`, `time_zone`, `economics`) changed.
     FacilityChanged {
         /// The field.
         field: &'static str,
@@ -123,6 +123,13 @@ pub(super) fn diff(old: &FacilitySpec, new: &FacilitySpec) -> Vec<Change> {
                 to: json(b),
             });
         }
+    }
+    if old.economics != new.economics {
+        changes.push(Change::FacilityChanged {
+            field: "economics",
+            from: json(&old.economics),
+            to: json(&new.economics),
+        });
     }
     for e in &old.equipment {
         if new.equipment(&e.id).is_none() {

@@ -22,6 +22,8 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use thermo::units::Dimension;
 
+pub use analysis::benchmark::HeatingBasis;
+
 use crate::calc::{BoundaryError, BoundaryErrorKind};
 
 pub use diff::Change;
@@ -38,6 +40,43 @@ pub struct FacilitySpec {
     pub time_zone: String,
     /// The equipment units, each with its own tag map.
     pub equipment: Vec<Equipment>,
+    /// Fuel price and operating hours, for the costs and annual figures of benchmarks and
+    /// recommendations; absent: costs are only given for a price in the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub economics: Option<EconomicsSpec>,
+}
+
+/// A facility's fuel economics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EconomicsSpec {
+    /// ISO 4217 code of the price's currency (`EUR`).
+    pub currency: String,
+    /// Fuel price per GJ on `fuel_price_basis`.
+    pub fuel_price_per_gj: f64,
+    /// Heating-value basis of the price: `HHV` or `LHV` (gas is often bought on HHV, oil and
+    /// biomass on LHV).
+    pub fuel_price_basis: HeatingBasis,
+    /// Hours a year the plant runs at the period's mean load; default 8760.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating_hours_per_year: Option<f64>,
+}
+
+/// Condensate that could come back instead of going to drain (steam boilers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CondensateReturnSpec {
+    /// Additional condensate that could be returned, as a fraction of the feedwater
+    /// (`"20 %"`).
+    pub additional_fraction: Amount,
+    /// Temperature of the returned condensate (`"80 °C"`).
+    pub condensate_temperature: Amount,
+    /// Temperature of the make-up water it would replace (`"15 °C"`).
+    pub makeup_temperature: Amount,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// One equipment unit of a facility.
@@ -67,6 +106,18 @@ pub struct Equipment {
     pub reference: Reference,
     /// Which tag (or constant) gives each quantity.
     pub tags: BTreeMap<Quantity, Source>,
+    /// Whether the unit has a feedwater (or return-water) economizer: it is benchmarked
+    /// against units with one, and no economizer is recommended.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub has_economizer: bool,
+    /// Whether the unit has a combustion-air preheater: benchmarked like an economizer, and
+    /// no air preheater is recommended.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub has_air_preheater: bool,
+    /// More condensate that could be returned (steam boilers): the condensate-return
+    /// recommendation is evaluated only when this is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condensate_return: Option<CondensateReturnSpec>,
 }
 
 /// The kinds of fired equipment a facility can hold.

@@ -8,8 +8,8 @@ use thermo::quantity::STANDARD_ATMOSPHERE_PA;
 use thermo::units::{self, Dimension};
 
 use super::{
-    Amount, Equipment, EquipmentType, FacilitySpec, MeterUncertainty, Quantity, Source,
-    SurfaceSpec, TagSpec,
+    Amount, EconomicsSpec, Equipment, EquipmentType, FacilitySpec, MeterUncertainty, Quantity,
+    Source, SurfaceSpec, TagSpec,
 };
 use crate::calc::quantity::{Kind, Q, Stated, kind};
 use crate::calc::{self, BoundaryError, BoundaryErrorKind};
@@ -63,6 +63,44 @@ pub(super) fn facility(spec: &FacilitySpec) -> Result<(), BoundaryError> {
                 }
             }
         }
+    }
+    if let Some(e) = &spec.economics {
+        economics(e)?;
+    }
+    Ok(())
+}
+
+/// Hours in a leap year: the most a plant can run in one.
+const MAX_HOURS_PER_YEAR: f64 = 8_784.0;
+
+fn economics(e: &EconomicsSpec) -> Result<(), BoundaryError> {
+    if !(e.currency.len() == 3 && e.currency.bytes().all(|b| b.is_ascii_uppercase())) {
+        return Err(BoundaryError::invalid(
+            "economics.currency",
+            format!(
+                "\"{}\" is not an ISO 4217 currency code such as \"EUR\" or \"USD\"",
+                e.currency
+            ),
+        ));
+    }
+    if !(e.fuel_price_per_gj.is_finite() && e.fuel_price_per_gj >= 0.0) {
+        return Err(BoundaryError::invalid(
+            "economics.fuel_price_per_gj",
+            format!(
+                "{} is not a price: a finite number of 0 or more per GJ",
+                e.fuel_price_per_gj
+            ),
+        ));
+    }
+    if let Some(h) = e.operating_hours_per_year
+        && !(h.is_finite() && h > 0.0 && h <= MAX_HOURS_PER_YEAR)
+    {
+        return Err(BoundaryError::invalid(
+            "economics.operating_hours_per_year",
+            format!(
+                "{h} is not a number of hours in a year: above 0, at most {MAX_HOURS_PER_YEAR}"
+            ),
+        ));
     }
     Ok(())
 }
@@ -316,6 +354,45 @@ fn equipment(e: &Equipment, at: &str) -> Result<(), BoundaryError> {
         let path = reference("dead_state.pressure");
         absolute_pressure(&d.pressure, &path)?;
         amount::<kind::Pressure>(&d.pressure, &path, ambient, false)?;
+    }
+    if let Some(cr) = &e.condensate_return {
+        let p = |f: &str| format!("{at}.condensate_return.{f}");
+        if e.kind != EquipmentType::SteamBoiler {
+            return Err(BoundaryError::invalid(
+                format!("{at}.condensate_return"),
+                format!("applies to a steam boiler, not to a {}", e.kind.as_str()),
+            ));
+        }
+        let fraction = amount::<kind::Fraction>(
+            &cr.additional_fraction,
+            &p("additional_fraction"),
+            ambient,
+            false,
+        )?;
+        if fraction <= 0.0 {
+            return Err(BoundaryError::invalid(
+                p("additional_fraction"),
+                "must be above 0 (leave condensate_return out when no more can come back)",
+            ));
+        }
+        let hot = amount::<kind::Temperature>(
+            &cr.condensate_temperature,
+            &p("condensate_temperature"),
+            ambient,
+            false,
+        )?;
+        let cold = amount::<kind::Temperature>(
+            &cr.makeup_temperature,
+            &p("makeup_temperature"),
+            ambient,
+            false,
+        )?;
+        if hot <= cold {
+            return Err(BoundaryError::invalid(
+                p("condensate_temperature"),
+                "must be above makeup_temperature: colder condensate saves nothing",
+            ));
+        }
     }
     let applicable = applicable(e, at)?;
     for q in &applicable.required {

@@ -1,31 +1,45 @@
-//! Analysis of a stored calculation: its Sankey diagram and its benchmark comparison.
+//! Analysis of a stored calculation: its Sankey diagram, its benchmark comparison, the
+//! recommendations with their computed savings, and the benchmark data itself.
 //!
 //! The stored document keeps each unit's calculation input document; the engineering core is
 //! deterministic, so running those documents again gives the stored numbers bit for bit and
 //! the thermo results the analysis crate needs, without storing them twice.
 
+use axum::Json;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use store::{CalculationRecord, CalculationStatus};
+use thermo::fuel::Fuel;
 use thermo::inputs::{EquipmentInputs, FiredInputs};
 use thermo::quantity::STANDARD_ATMOSPHERE_PA;
 use thermo::results::FiredResult;
+use thermo::{Fraction, Temperature};
 
-use analysis::benchmark::{self, Equipment, FuelClass};
+use analysis::benchmark::{self, Equipment, FuelClass, HeatingBasis};
+use analysis::recommend::{self, CondensateReturn, Measure, Options, Recommendation};
 use analysis::sankey::{self, SankeyBasis, SvgOptions, UnitResult};
 
 use super::AppState;
+use super::auth::{Auth, Viewer};
 use super::calculation::facility_spec;
 use super::error::{ApiError, ApiResult};
+use super::extract::ApiQuery;
+use super::routes::ErrorBody;
 use crate::calc::{self, quantity::Q, quantity::kind};
+use crate::facility::{self, FacilitySpec};
 
 /// Width of the rendered diagram, px.
 const SANKEY_WIDTH_PX: f64 = 800.0;
 
-/// Hours in the year the annual figures assume the period's mean load for, h.
+/// Hours in the year the annual figures assume the period's mean load for when the facility
+/// states none, h.
 const HOURS_PER_YEAR: f64 = 8_760.0;
+
+/// Seconds per hour.
+const S_PER_H: f64 = 3_600.0;
 
 /// Query of `GET /calculations/{id}/sankey`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -36,11 +50,11 @@ pub struct SankeyQuery {
     pub basis: Option<String>,
 }
 
-/// Query of `GET /calculations/{id}/benchmark`.
+/// Query of `GET /calculations/{id}/benchmark`, `/recommendations` and `/report`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct BenchmarkQuery {
-    /// Fuel price per GJ (HHV), in the currency the costs are wanted in; costs are null
-    /// without it.
+    /// Fuel price per GJ (HHV), in the currency the costs are wanted in; without it the
+    /// facility's `economics` price is used, and costs are null when it has none.
     pub fuel_price_per_gj: Option<String>,
 }
 
@@ -197,40 +211,272 @@ fn fuel_price(value: Option<&str>) -> ApiResult<Option<f64>> {
 }
 
 /// The rated output of a unit in the facility's current spec, W; the reason when it has none.
-fn rating(spec: &crate::facility::FacilitySpec, equipment_id: &str) -> Result<f64, String> {
-    let unit = spec
-        .equipment
-        .iter()
-        .find(|e| e.id == equipment_id)
-        .ok_or_else(|| format!("{equipment_id} is no longer in the facility's spec"))?;
+fn rating(unit: Option<&facility::Equipment>, equipment_id: &str) -> Result<f64, String> {
+    let unit = unit.ok_or_else(|| format!("{equipment_id} is no longer in the facility's spec"))?;
     let q: Q<kind::Power> = serde_json::from_value(unit.rating.0.clone())
         .map_err(|e| format!("{equipment_id}: rating does not read: {e}"))?;
     q.si(STANDARD_ATMOSPHERE_PA)
         .map_err(|e| format!("{equipment_id}: rating does not read: {e}"))
 }
 
-/// One unit's benchmark answer.
-fn unit_benchmark(unit: &Unit, rating_w: Result<f64, String>, price: Option<f64>) -> Value {
-    let fuel = &unit.inputs.fuel;
-    let class = FuelClass::of(fuel);
-    let (factor, factor_source) = match benchmark::emission_factor(class) {
+/// The fuel price and operating hours the annual figures use, and where they come from.
+struct Pricing {
+    /// Price per GJ on `basis`; `None`: costs are null.
+    price: Option<f64>,
+    /// Basis of `price`.
+    basis: HeatingBasis,
+    /// Currency of `price`, when the facility states it.
+    currency: Option<String>,
+    /// Operating hours a year.
+    hours: f64,
+    /// Whether the facility states the hours.
+    hours_stated: bool,
+    /// `query`, `facility` or `none`.
+    source: &'static str,
+}
+
+impl Pricing {
+    /// The request's price (HHV) when given, else the facility's economics.
+    fn new(query: Option<f64>, spec: &FacilitySpec) -> Self {
+        let economics = spec.economics.as_ref();
+        let stated = economics.and_then(|e| e.operating_hours_per_year);
+        let hours = stated.unwrap_or(HOURS_PER_YEAR);
+        let hours_stated = stated.is_some();
+        match (query, economics) {
+            (Some(price), _) => Self {
+                price: Some(price),
+                basis: HeatingBasis::Hhv,
+                currency: None,
+                hours,
+                hours_stated,
+                source: "query",
+            },
+            (None, Some(e)) => Self {
+                price: Some(e.fuel_price_per_gj),
+                basis: e.fuel_price_basis,
+                currency: Some(e.currency.clone()),
+                hours,
+                hours_stated,
+                source: "facility",
+            },
+            (None, None) => Self {
+                price: None,
+                basis: HeatingBasis::Hhv,
+                currency: None,
+                hours,
+                hours_stated,
+                source: "none",
+            },
+        }
+    }
+
+    /// The price per GJ of `fuel` on the HHV basis: a fuel bought at P per GJ LHV costs
+    /// P · LHV/HHV per GJ HHV (the same mass carries HHV/LHV times more GJ on HHV).
+    fn per_gj_hhv(&self, fuel: &Fuel) -> Option<f64> {
+        self.price.map(|p| match self.basis {
+            HeatingBasis::Hhv => p,
+            HeatingBasis::Lhv => p * fuel.lhv() / fuel.hhv(),
+        })
+    }
+
+    /// Annual fuel input of a unit burning `mean_fuel_w` (HHV) on average, J.
+    fn annual_fuel_j(&self, mean_fuel_w: f64) -> f64 {
+        mean_fuel_w * self.hours * S_PER_H
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "source": self.source,
+            "fuel_price_per_gj": self.price,
+            "fuel_price_basis": self.basis,
+            "currency": self.currency,
+            "operating_hours_per_year": self.hours,
+        })
+    }
+
+    fn assumptions(&self) -> Vec<String> {
+        let hours = if self.hours_stated {
+            format!("{} h a year (the facility's economics)", self.hours)
+        } else {
+            format!(
+                "{} h a year (the facility states no operating hours)",
+                self.hours
+            )
+        };
+        let mut out = vec![format!(
+            "annual figures assume the period's mean fuel input (HHV) for {hours}"
+        )];
+        out.push(match (self.source, self.price, &self.currency) {
+            ("query", Some(p), _) => format!(
+                "fuel price {p} per GJ (HHV) from the request, in the currency it was meant in"
+            ),
+            (_, Some(p), Some(c)) => format!(
+                "fuel price {p} {c} per GJ on the {} basis (the facility's economics); units \
+                 burning it are costed per GJ HHV at price × LHV/HHV of their fuel when the \
+                 price is on LHV",
+                basis_name(self.basis)
+            ),
+            _ => "no fuel price (request or facility economics): every cost is null".to_string(),
+        });
+        out
+    }
+}
+
+fn basis_name(basis: HeatingBasis) -> &'static str {
+    match basis {
+        HeatingBasis::Hhv => "HHV",
+        HeatingBasis::Lhv => "LHV",
+    }
+}
+
+/// The CO2 emission factor of a fuel, kg per GJ HHV, and its source.
+fn emission(fuel: &Fuel) -> (f64, String) {
+    match benchmark::emission_factor(FuelClass::of(fuel)) {
         Some(f) => (f.kg_per_gj_hhv(), f.source.clone()),
         None => (
             benchmark::stoichiometric_emission_factor(fuel),
             "stoichiometric: the fuel's carbon burnt completely to CO2".to_string(),
         ),
-    };
+    }
+}
+
+/// A stored calculation ready for analysis: the record, its facility's current spec and
+/// its units calculated again.
+pub(super) struct Analysed {
+    /// The stored record.
+    pub record: CalculationRecord,
+    /// The facility's spec as it is now (ratings, economics, heat-recovery flags).
+    pub spec: FacilitySpec,
+    units: Vec<Unit>,
+}
+
+impl Analysed {
+    /// The completed calculation `id` with its spec and units; 404 unknown, 409 failed.
+    pub async fn load(state: &AppState, id: &str) -> ApiResult<Self> {
+        let record = completed_record(state, id).await?;
+        let spec = facility_spec(state, &record.facility_id).await?;
+        let units = units(&record).await?;
+        Ok(Self {
+            record,
+            spec,
+            units,
+        })
+    }
+
+    /// The HHV Sankey diagram of the units as SVG.
+    pub fn sankey_svg(&self) -> ApiResult<String> {
+        let unit_results: Vec<UnitResult> = self
+            .units
+            .iter()
+            .map(|u| UnitResult {
+                id: &u.id,
+                name: &u.name,
+                result: &u.result,
+            })
+            .collect();
+        let model = sankey::build(&unit_results, SankeyBasis::Hhv).map_err(|e| {
+            ApiError::conflict(format!(
+                "calculation {} has no balance to draw: {e}",
+                self.record.id
+            ))
+        })?;
+        Ok(sankey::render_svg(
+            &model,
+            &SvgOptions {
+                width: SANKEY_WIDTH_PX,
+            },
+        ))
+    }
+
+    /// The benchmark answer, with the request's fuel price if any.
+    pub fn benchmark(&self, query_price: Option<f64>) -> Value {
+        let pricing = Pricing::new(query_price, &self.spec);
+        let answers: Vec<Value> = self
+            .units
+            .iter()
+            .map(|u| unit_benchmark(u, self.spec.equipment(&u.id), &pricing))
+            .collect();
+        let mut assumptions = pricing.assumptions();
+        assumptions.extend([
+            "the unit's efficiency is its direct (input-output) efficiency on the HHV basis"
+                .to_string(),
+            "a unit the facility spec marks has_economizer or has_air_preheater is compared \
+             with units with an economizer, every other unit with units without one"
+                .to_string(),
+            "ratings are those of the facility's current spec".to_string(),
+        ]);
+        json!({
+            "calculation_id": self.record.id,
+            "facility_id": self.record.facility_id,
+            "time_period": self.record.result.get("time_period"),
+            "fuel_price_per_gj": pricing.price,
+            "economics": pricing.json(),
+            "assumptions": assumptions,
+            "units": answers,
+        })
+    }
+
+    /// The recommendations answer, with the request's fuel price if any.
+    pub fn recommendations(&self, query_price: Option<f64>) -> Value {
+        let pricing = Pricing::new(query_price, &self.spec);
+        let answers: Vec<(Value, Vec<Value>)> = self
+            .units
+            .iter()
+            .map(|u| unit_recommendations(u, self.spec.equipment(&u.id), &pricing))
+            .collect();
+        let mut ranking: Vec<Value> = answers.iter().flat_map(|(_, r)| r.clone()).collect();
+        ranking.sort_by(|a, b| {
+            let saved = |v: &Value| v["fuel_saved_gj_per_year"].as_f64().unwrap_or(0.0);
+            saved(b).total_cmp(&saved(a))
+        });
+        for (rank, item) in ranking.iter_mut().enumerate() {
+            item["rank"] = json!(rank + 1);
+        }
+        let mut assumptions = pricing.assumptions();
+        assumptions.extend([
+            "each measure is computed by re-running the engineering core on the unit's \
+             measured (aggregated) inputs with the measure applied, at the fuel flow that \
+             delivers the same useful output"
+                .to_string(),
+            "efficiencies are the heat-loss (indirect) efficiencies, the ones that respond to \
+             a changed stack temperature or excess air"
+                .to_string(),
+            "measures are evaluated one at a time: their savings are not additive".to_string(),
+        ]);
+        json!({
+            "calculation_id": self.record.id,
+            "facility_id": self.record.facility_id,
+            "time_period": self.record.result.get("time_period"),
+            "fuel_price_per_gj": pricing.price,
+            "economics": pricing.json(),
+            "assumptions": assumptions,
+            "units": answers.into_iter().map(|(u, _)| u).collect::<Vec<_>>(),
+            "ranking": ranking,
+        })
+    }
+}
+
+/// One unit's benchmark answer.
+fn unit_benchmark(unit: &Unit, spec: Option<&facility::Equipment>, pricing: &Pricing) -> Value {
+    let fuel = &unit.inputs.fuel;
+    let class = FuelClass::of(fuel);
+    let (factor, factor_source) = emission(fuel);
+    let price = pricing.per_gj_hhv(fuel);
     let mean_fuel_w = unit.result.fuel_input.hhv;
-    let annual_fuel_j = mean_fuel_w * HOURS_PER_YEAR * 3_600.0;
+    let annual_fuel_j = pricing.annual_fuel_j(mean_fuel_w);
     let efficiency_hhv = unit.result.direct_efficiency.hhv;
+    let heat_recovery = spec.is_some_and(|e| e.has_economizer || e.has_air_preheater);
+    let rating_w = rating(spec, &unit.id);
     let mut answer = json!({
         "equipment_id": unit.id,
         "name": unit.name,
         "type": unit.inputs.kind.as_str(),
         "fuel_class": class.as_str(),
         "rating_w": rating_w.as_ref().ok(),
+        "has_economizer_or_air_preheater": heat_recovery,
         "efficiency_percent_hhv": 100.0 * efficiency_hhv,
         "mean_fuel_input_w_hhv": mean_fuel_w,
+        "fuel_price_per_gj_hhv": price,
         "emission_factor_kg_per_gj_hhv": factor,
         "emission_factor_source": factor_source,
         "comparison": null,
@@ -239,7 +485,7 @@ fn unit_benchmark(unit: &Unit, rating_w: Result<f64, String>, price: Option<f64>
         benchmark::compare(
             Equipment {
                 kind: unit.inputs.kind,
-                economizer: false,
+                economizer: heat_recovery,
             },
             fuel,
             rating_w,
@@ -278,34 +524,219 @@ fn unit_benchmark(unit: &Unit, rating_w: Result<f64, String>, price: Option<f64>
     answer
 }
 
+/// The recommendation options of a unit: the defaults, with the condensate that the
+/// facility spec says could come back.
+fn options(spec: Option<&facility::Equipment>) -> Result<Options, String> {
+    let mut options = Options::default();
+    let Some(cr) = spec.and_then(|e| e.condensate_return.as_ref()) else {
+        return Ok(options);
+    };
+    let si = |a: &facility::Amount, field: &str, temperature: bool| -> Result<f64, String> {
+        let read = |e: &dyn std::fmt::Display| format!("condensate_return.{field}: {e}");
+        if temperature {
+            let q: Q<kind::Temperature> =
+                serde_json::from_value(a.0.clone()).map_err(|e| read(&e))?;
+            q.si(STANDARD_ATMOSPHERE_PA).map_err(|e| read(&e))
+        } else {
+            let q: Q<kind::Fraction> = serde_json::from_value(a.0.clone()).map_err(|e| read(&e))?;
+            q.si(STANDARD_ATMOSPHERE_PA).map_err(|e| read(&e))
+        }
+    };
+    let kelvin = |a, field| {
+        si(a, field, true).and_then(|k| {
+            Temperature::from_kelvin(k).map_err(|e| format!("condensate_return.{field}: {e}"))
+        })
+    };
+    options.condensate_return = Some(CondensateReturn {
+        additional_fraction: Fraction::new(si(
+            &cr.additional_fraction,
+            "additional_fraction",
+            false,
+        )?)
+        .map_err(|e| format!("condensate_return.additional_fraction: {e}"))?,
+        condensate_temperature: kelvin(&cr.condensate_temperature, "condensate_temperature")?,
+        makeup_temperature: kelvin(&cr.makeup_temperature, "makeup_temperature")?,
+    });
+    Ok(options)
+}
+
+/// One recommendation as answered: percent efficiencies with their basis named.
+fn recommendation_json(r: &Recommendation, priced: bool) -> Value {
+    let percent = |e: recommend::Efficiency| json!({"HHV": 100.0 * e.hhv, "LHV": 100.0 * e.lhv});
+    json!({
+        "measure": r.measure,
+        "title": r.title,
+        "efficiency_method": "indirect (heat-loss)",
+        "efficiency_percent_before": percent(r.efficiency_before),
+        "efficiency_percent_after": percent(r.efficiency_after),
+        "fuel_saved_fraction": r.fuel_saved_fraction,
+        "fuel_saved_gj_per_year": r.fuel_saved_gj_per_year,
+        "cost_saved_per_year": priced.then_some(r.cost_saved_per_year),
+        "co2_avoided_kg_per_year": r.co2_avoided_kg_per_year,
+        "assumptions": r.assumptions,
+    })
+}
+
+/// One unit's recommendations answer, and its entries for the facility ranking.
+fn unit_recommendations(
+    unit: &Unit,
+    spec: Option<&facility::Equipment>,
+    pricing: &Pricing,
+) -> (Value, Vec<Value>) {
+    let fuel = &unit.inputs.fuel;
+    let (factor, factor_source) = emission(fuel);
+    let price = pricing.per_gj_hhv(fuel);
+    let annual_fuel_j = pricing.annual_fuel_j(unit.result.fuel_input.hhv);
+    let mut notes = Vec::new();
+    let (has_economizer, has_air_preheater) = match spec {
+        Some(e) => (e.has_economizer, e.has_air_preheater),
+        None => {
+            notes.push(format!(
+                "{} is no longer in the facility's spec: no heat-recovery equipment or \
+                 condensate return is known for it",
+                unit.id
+            ));
+            (false, false)
+        }
+    };
+    if has_economizer {
+        notes.push("the facility spec says the unit has an economizer: none is offered".into());
+    }
+    if has_air_preheater {
+        notes.push("the facility spec says the unit has an air preheater: none is offered".into());
+    }
+    let mut answer = json!({
+        "equipment_id": unit.id,
+        "name": unit.name,
+        "type": unit.inputs.kind.as_str(),
+        "fuel_class": FuelClass::of(fuel).as_str(),
+        "mean_fuel_input_w_hhv": unit.result.fuel_input.hhv,
+        "annual_fuel_gj": annual_fuel_j / analysis::J_PER_GJ,
+        "fuel_price_per_gj_hhv": price,
+        "emission_factor_kg_per_gj_hhv": factor,
+        "emission_factor_source": factor_source,
+        "has_economizer": has_economizer,
+        "has_air_preheater": has_air_preheater,
+        "recommendations": [],
+        "notes": notes,
+    });
+    let economics = recommend::Economics {
+        annual_fuel_input_j: annual_fuel_j,
+        fuel_price_per_gj: price.unwrap_or(0.0),
+        emission_factor_kg_per_gj: factor,
+    };
+    let list = options(spec).and_then(|o| {
+        recommend::recommend(&unit.inputs, &economics, &o).map_err(|e| e.to_string())
+    });
+    let list = match list {
+        Ok(list) => list,
+        Err(reason) => {
+            answer["reason"] = json!(format!("{}: {reason}", unit.id));
+            return (answer, Vec::new());
+        }
+    };
+    let kept: Vec<&Recommendation> = list
+        .iter()
+        .filter(|r| match r.measure {
+            Measure::Economizer => !has_economizer,
+            Measure::AirPreheat => !has_air_preheater,
+            _ => true,
+        })
+        .collect();
+    let ranked = kept
+        .iter()
+        .map(|r| {
+            json!({
+                "equipment_id": unit.id,
+                "measure": r.measure,
+                "title": r.title,
+                "fuel_saved_gj_per_year": r.fuel_saved_gj_per_year,
+                "cost_saved_per_year": price.is_some().then_some(r.cost_saved_per_year),
+                "co2_avoided_kg_per_year": r.co2_avoided_kg_per_year,
+            })
+        })
+        .collect();
+    answer["recommendations"] = kept
+        .iter()
+        .map(|r| recommendation_json(r, price.is_some()))
+        .collect();
+    (answer, ranked)
+}
+
 /// The benchmark comparison of every unit of a stored calculation.
 pub async fn benchmark(state: &AppState, id: &str, query: &BenchmarkQuery) -> ApiResult<Value> {
     let price = fuel_price(query.fuel_price_per_gj.as_deref())?;
-    let record = completed_record(state, id).await?;
-    let spec = facility_spec(state, &record.facility_id).await?;
-    let units = units(&record).await?;
-    let answers: Vec<Value> = units
+    Ok(Analysed::load(state, id).await?.benchmark(price))
+}
+
+/// The request's fuel price, refused unless a finite number of 0 or more.
+pub(super) fn query_price(query: &BenchmarkQuery) -> ApiResult<Option<f64>> {
+    fuel_price(query.fuel_price_per_gj.as_deref())
+}
+
+/// What fuel to save first: each unit's measures, computed by re-running the engineering
+/// core on its measured inputs, ranked by fuel saved, with cost and CO2 per year.
+#[utoipa::path(get, path = "/calculations/{id}/recommendations", tag = "calculations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Calculation id (CALC-...)"), BenchmarkQuery),
+    responses((status = 200, description = "Per-unit recommendations and the facility ranking", body = Object),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn calculation_recommendations(
+    _: Auth<Viewer>,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<BenchmarkQuery>,
+) -> ApiResult<Json<Value>> {
+    let price = query_price(&q)?;
+    Ok(Json(
+        Analysed::load(&state, &id).await?.recommendations(price),
+    ))
+}
+
+/// The benchmark data: every distribution with its cited sources and basis, and the CO2
+/// emission factors with theirs.
+#[utoipa::path(get, path = "/benchmarks", tag = "calculations", security(("bearer" = [])),
+    responses((status = 200, description = "Benchmark entries, sources and emission factors", body = Object),
+        (status = 401, body = ErrorBody)))]
+pub async fn list_benchmarks(_: Auth<Viewer>) -> Json<Value> {
+    Json(benchmark_data())
+}
+
+/// The embedded benchmark data with every source id resolved to its citation.
+fn benchmark_data() -> Value {
+    let cited = |ids: &[&String]| -> Vec<Value> {
+        ids.iter()
+            .map(|id| match benchmark::source(id) {
+                Some(s) => json!(s),
+                None => json!({"id": id, "citation": null}),
+            })
+            .collect()
+    };
+    let entries: Vec<Value> = benchmark::entries()
         .iter()
-        .map(|u| unit_benchmark(u, rating(&spec, &u.id), price))
+        .map(|e| {
+            let mut v = json!(e);
+            v["cited_sources"] = json!(cited(&e.sources.iter().collect::<Vec<_>>()));
+            v
+        })
         .collect();
-    let mut assumptions = vec![
-        "annual figures assume the period's mean fuel input (HHV) for 8760 h a year".to_string(),
-        "the unit's efficiency is its direct (input-output) efficiency on the HHV basis"
-            .to_string(),
-        "no unit is taken to have an economizer or air preheater: the facility spec does not \
-         record one yet"
-            .to_string(),
-        "ratings are those of the facility's current spec".to_string(),
-    ];
-    if price.is_none() {
-        assumptions.push("no fuel_price_per_gj was given: every cost is null".to_string());
-    }
-    Ok(json!({
-        "calculation_id": record.id,
-        "facility_id": record.facility_id,
-        "time_period": record.result.get("time_period"),
-        "fuel_price_per_gj": price,
-        "assumptions": assumptions,
-        "units": answers,
-    }))
+    let factors: Vec<Value> = benchmark::data()
+        .emission_factors
+        .iter()
+        .map(|f| {
+            let mut v = json!(f);
+            v["kg_co2_per_gj_hhv"] = json!(f.kg_per_gj_hhv());
+            v["cited_sources"] = json!(cited(&[&f.source, &f.ipcc_source]));
+            v
+        })
+        .collect();
+    json!({
+        "data_file": "crates/analysis/data/benchmarks.toml",
+        "percentile_rule": "normal_from_range: a source's typical range [low, high] is taken as \
+                            the 10th-90th percentile of a normal distribution (docs/ANALYSIS.md)",
+        "sources": benchmark::sources(),
+        "entries": entries,
+        "emission_factors": factors,
+    })
 }

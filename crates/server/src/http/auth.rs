@@ -1,8 +1,10 @@
 //! Bearer tokens with roles. A token is `tq_` followed by 32 random bytes in hex; only its
-//! SHA-256 digest is stored (`store::TokenRecord::digest`). A request's token is hashed, the
-//! record found by digest, and the digests compared in constant time. Verified records are
-//! kept in memory for `Settings::token_cache_ttl`, so the hot path does not touch the store;
-//! a revocation takes effect within that time.
+//! digest is stored (`store::TokenRecord::digest`): SHA-256 of the token, or HMAC-SHA256 keyed
+//! by the token pepper (`Settings::token_pepper`) when one is configured, so that the stored
+//! digests alone do not let anyone test guessed tokens. A request's token is hashed the same
+//! way, the record found by digest, and the digests compared in constant time. Verified
+//! records are kept in memory for `Settings::token_cache_ttl`, so the hot path does not touch
+//! the store; a revocation takes effect within that time.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use store::{Role, Store, TokenRecord};
@@ -18,6 +21,7 @@ use subtle::ConstantTimeEq;
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
+use crate::settings::TokenPepper;
 
 /// Prefix of every token, so that a leaked one is recognisable (secret scanners).
 pub const TOKEN_PREFIX: &str = "tq_";
@@ -37,13 +41,23 @@ pub fn generate_secret() -> String {
     secret
 }
 
-/// SHA-256 of a token secret, the only form in which it is stored.
-pub fn digest(secret: &str) -> [u8; 32] {
-    Sha256::digest(secret.as_bytes()).into()
+/// The stored form of a token secret: HMAC-SHA256 keyed by `pepper` when there is one, else
+/// plain SHA-256. Issuing and verifying must use the same pepper.
+pub fn digest(secret: &str, pepper: Option<&TokenPepper>) -> [u8; 32] {
+    match pepper {
+        Some(pepper) => {
+            let mut mac = Hmac::<Sha256>::new_from_slice(pepper.as_bytes())
+                .expect("HMAC accepts a key of any length");
+            mac.update(secret.as_bytes());
+            mac.finalize().into_bytes().into()
+        }
+        None => Sha256::digest(secret.as_bytes()).into(),
+    }
 }
 
-/// A new token for `name` with `role`: the secret (shown once) and the record to store.
-pub fn new_token(name: &str, role: Role) -> (String, TokenRecord) {
+/// A new token for `name` with `role`, its digest keyed by `pepper`: the secret (shown once)
+/// and the record to store.
+pub fn new_token(name: &str, role: Role, pepper: Option<&TokenPepper>) -> (String, TokenRecord) {
     let secret = generate_secret();
     let record = TokenRecord {
         id: format!(
@@ -54,7 +68,7 @@ pub fn new_token(name: &str, role: Role) -> (String, TokenRecord) {
         ),
         name: name.to_string(),
         role,
-        digest: digest(&secret),
+        digest: digest(&secret, pepper),
         created_at_us: store::now_us(),
         revoked_at_us: None,
     };
@@ -83,19 +97,25 @@ pub struct Caller {
 #[derive(Clone)]
 pub struct Authenticator {
     store: Store,
+    pepper: Option<TokenPepper>,
     verified: Option<moka::future::Cache<[u8; 32], Arc<TokenRecord>>>,
 }
 
 impl Authenticator {
-    /// An authenticator over `store`; `ttl` zero asks the store for every request.
-    pub fn new(store: Store, ttl: Duration) -> Self {
+    /// An authenticator over `store` for tokens issued with `pepper`; `ttl` zero asks the
+    /// store for every request.
+    pub fn new(store: Store, ttl: Duration, pepper: Option<TokenPepper>) -> Self {
         let verified = (!ttl.is_zero()).then(|| {
             moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(ttl)
                 .build()
         });
-        Self { store, verified }
+        Self {
+            store,
+            pepper,
+            verified,
+        }
     }
 
     /// The caller of an `Authorization` header value; 401 when it is missing, malformed,
@@ -114,7 +134,7 @@ impl Authenticator {
         if !well_formed(secret) {
             return Err(ApiError::unauthorized("invalid token"));
         }
-        let digest = digest(secret);
+        let digest = digest(secret, self.pepper.as_ref());
         let record = match &self.verified {
             Some(cache) => match cache.get(&digest).await {
                 Some(r) => r,
@@ -202,5 +222,50 @@ impl<R: MinRole> FromRequestParts<AppState> for Auth<R> {
             caller,
             role: PhantomData,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn digests_match_the_published_test_vectors() {
+        // FIPS 180-2, appendix B.1: SHA-256("abc").
+        assert_eq!(
+            hex(&digest("abc", None)),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        // RFC 4231, test case 2: HMAC-SHA256 with key "Jefe".
+        assert_eq!(
+            hex(&digest(
+                "what do ya want for nothing?",
+                Some(&TokenPepper::new("Jefe"))
+            )),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // RFC 4231, test case 6: a key longer than the block is hashed first.
+        assert_eq!(
+            hex(&digest(
+                "Test Using Larger Than Block-Size Key - Hash Key First",
+                Some(&TokenPepper::new(vec![0xaa; 131]))
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn a_token_issued_with_a_pepper_has_that_peppers_digest() {
+        let pepper = TokenPepper::new("0123456789abcdef0123456789abcdef");
+        let (secret, record) = new_token("ops", Role::Operator, Some(&pepper));
+        assert!(well_formed(&secret), "{secret}");
+        assert_eq!(record.digest, digest(&secret, Some(&pepper)));
+        assert_ne!(record.digest, digest(&secret, None));
+        let other = TokenPepper::new("0123456789abcdef0123456789abcdeF");
+        assert_ne!(record.digest, digest(&secret, Some(&other)));
     }
 }

@@ -2,16 +2,60 @@
 //! stored, under `calculation:{facility_id}:v{service_version}:{input_hash}` (the runbook's
 //! key, so one version's entries can be dropped with `calculation:*:v1.2.3:*`), with an index
 //! from calculation id to key so `GET /calculations/{id}` answers without the store and
-//! without serializing again. In-process (moka) by default; a Redis variant joins [`Cache`].
+//! without serializing again. In-process (moka) by default; Redis ([`RedisCache`]) when the
+//! settings name a `redis_url`, shared by every replica. docs/CACHE.md says what operators see.
+//!
+//! Reads and writes never fail the request: with Redis unreachable a read is a miss and a write
+//! is skipped (counted and logged by [`RedisCache`]). Invalidation and statistics do report the
+//! failure, since an operator acting on them must know they did not happen.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use serde::Serialize;
 use wildmatch::WildMatch;
 
-use crate::settings::CacheSettings;
+pub use super::cache_redis::RedisCache;
+use super::error::ApiError;
+use crate::settings::{CacheSettings, Settings};
+
+/// Why a cache could not be set up or an operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// `redis_url` does not read as a Redis URL.
+    #[error("redis_url: {source}")]
+    Url {
+        /// What the Redis client refused.
+        source: redis::RedisError,
+    },
+    /// The Redis cache was built outside a Tokio runtime (its connection needs one).
+    #[error("the Redis cache must be created within a Tokio runtime")]
+    NoRuntime,
+    /// Redis answered with an error or the connection failed.
+    #[error("Redis cache {operation}: {source}")]
+    Redis {
+        /// The cache operation.
+        operation: &'static str,
+        /// The client's error.
+        source: redis::RedisError,
+    },
+    /// Redis did not answer in time.
+    #[error("Redis cache {operation}: no answer within {} ms", after.as_millis())]
+    Timeout {
+        /// The cache operation.
+        operation: &'static str,
+        /// The time waited.
+        after: Duration,
+    },
+}
+
+impl From<CacheError> for ApiError {
+    fn from(e: CacheError) -> Self {
+        ApiError::unavailable(format!("the calculation cache is unavailable: {e}"))
+    }
+}
 
 /// The cache key of a calculation: the facility, the service version that computed it and
 /// its input hash (the facility provenance hash).
@@ -44,6 +88,8 @@ pub struct CacheStats {
 pub enum Cache {
     /// In this process's memory (moka).
     InProcess(InProcessCache),
+    /// In Redis, shared by every replica.
+    Redis(RedisCache),
 }
 
 /// The in-process cache.
@@ -56,6 +102,26 @@ pub struct InProcessCache {
 }
 
 impl Cache {
+    /// The cache `settings` ask for: Redis when `redis_url` is set (connecting lazily, so an
+    /// unreachable Redis neither delays nor fails the start), else in-process. Refuses a
+    /// malformed URL; must be called within a Tokio runtime when the URL is set.
+    pub fn from_settings(settings: &Settings) -> Result<Self, CacheError> {
+        match &settings.redis_url {
+            Some(url) => {
+                let cache = RedisCache::new(url, settings.cache.ttl)?;
+                // Say at once whether Redis answers, rather than at the first request.
+                let probe = cache.clone();
+                tokio::spawn(async move {
+                    if probe.ping().await.is_ok() {
+                        tracing::info!("calculation cache: Redis reachable");
+                    }
+                });
+                Ok(Self::Redis(cache))
+            }
+            None => Ok(Self::in_process(&settings.cache)),
+        }
+    }
+
     /// An in-process cache sized and aged by `settings`.
     pub fn in_process(settings: &CacheSettings) -> Self {
         let by_key = moka::future::Cache::builder()
@@ -79,7 +145,8 @@ impl Cache {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The calculation cached under `key`, counting a hit or a miss.
+    /// The calculation cached under `key`, counting a hit or a miss; an unreachable Redis is a
+    /// miss.
     pub async fn get(&self, key: &str) -> Option<Arc<CachedCalculation>> {
         match self {
             Self::InProcess(c) => {
@@ -87,6 +154,7 @@ impl Cache {
                 Self::count(found.is_some(), c);
                 found
             }
+            Self::Redis(r) => r.get(key).await.ok().flatten().map(Arc::new),
         }
     }
 
@@ -101,16 +169,27 @@ impl Cache {
                 Self::count(found.is_some(), c);
                 found.map(|e| e.bytes.clone())
             }
+            Self::Redis(r) => r.get_by_id(id).await.ok().flatten(),
         }
     }
 
-    /// Caches a calculation document under `key`, replacing what was there.
+    /// Caches a calculation document under `key`, replacing what was there; skipped when
+    /// Redis is unreachable.
     pub async fn put(&self, key: String, entry: CachedCalculation) {
+        // A failed write is counted and logged by the Redis cache; the request goes on.
+        let _ = self.try_put(key, entry).await;
+    }
+
+    /// Caches a calculation document under `key`, replacing what was there, and says whether
+    /// it was stored (`cache warm` must know).
+    pub async fn try_put(&self, key: String, entry: CachedCalculation) -> Result<(), CacheError> {
         match self {
             Self::InProcess(c) => {
                 c.key_of_id.insert(entry.id.clone(), key.clone()).await;
                 c.by_key.insert(key, Arc::new(entry)).await;
+                Ok(())
             }
+            Self::Redis(r) => r.put(&key, &entry).await,
         }
     }
 
@@ -125,12 +204,25 @@ impl Cache {
                     c.key_of_id.insert(id, key).await;
                 }
             }
+            Self::Redis(r) => {
+                // A failed write is counted and logged by the Redis cache.
+                let _ = r.put_if_absent(&key, &entry).await;
+            }
+        }
+    }
+
+    /// One round trip to the backend (always succeeds in-process).
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        match self {
+            Self::InProcess(_) => Ok(()),
+            Self::Redis(r) => r.ping().await,
         }
     }
 
     /// Drops every entry whose key matches the glob `pattern` (`*` any run of characters,
-    /// `?` one character) and resets the hit and miss counters; returns how many were dropped.
-    pub async fn invalidate(&self, pattern: &str) -> u64 {
+    /// `?` one character, every other character itself — in both backends) and resets the hit
+    /// and miss counters; returns how many were dropped.
+    pub async fn invalidate(&self, pattern: &str) -> Result<u64, CacheError> {
         match self {
             Self::InProcess(c) => {
                 let glob = WildMatch::new(pattern);
@@ -149,22 +241,24 @@ impl Cache {
                 c.misses.store(0, Ordering::Relaxed);
                 c.by_key.run_pending_tasks().await;
                 c.key_of_id.run_pending_tasks().await;
-                keys.len() as u64
+                Ok(keys.len() as u64)
             }
+            Self::Redis(r) => r.invalidate(pattern).await,
         }
     }
 
-    /// Size and counters.
-    pub async fn stats(&self) -> CacheStats {
+    /// Size and counters: of this process in-process, shared by every replica in Redis.
+    pub async fn stats(&self) -> Result<CacheStats, CacheError> {
         match self {
             Self::InProcess(c) => {
                 c.by_key.run_pending_tasks().await;
-                CacheStats {
+                Ok(CacheStats {
                     size: c.by_key.entry_count(),
                     hits: c.hits.load(Ordering::Relaxed),
                     misses: c.misses.load(Ordering::Relaxed),
-                }
+                })
             }
+            Self::Redis(r) => r.stats().await,
         }
     }
 }

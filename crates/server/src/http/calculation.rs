@@ -125,7 +125,9 @@ pub async fn calculate(
     original: Option<&CalculationRecord>,
 ) -> ApiResult<Calculated> {
     let started = std::time::Instant::now();
-    let period = period(&req.time_period, state.settings.max_period)?;
+    // One snapshot for the whole calculation, whatever a reload does meanwhile.
+    let settings = state.settings.current();
+    let period = period(&req.time_period, settings.max_period)?;
     let spec = facility_spec(state, &req.facility_id).await?;
     let tags: Vec<&str> = spec.tag_names();
     let series = state
@@ -133,7 +135,7 @@ pub async fn calculate(
         .readings(&spec.id, &tags, period.start_us, period.end_us)
         .await?;
     let options = Options {
-        min_coverage: state.settings.min_coverage,
+        min_coverage: settings.min_coverage,
         ..Options::default()
     };
     let read = started.elapsed();
@@ -144,17 +146,20 @@ pub async fn calculate(
     .await
     .map_err(ApiError::internal)??;
     let computed = started.elapsed();
+    crate::metrics::record_facility(&facility);
     let input_hash = facility.provenance.sha256.clone();
     let key = calculation_key(&spec.id, SERVICE_VERSION, &input_hash);
-    if original.is_none()
-        && let Some(hit) = state.cache.get(&key).await
-    {
-        return Ok(Calculated {
-            id: hit.id.clone(),
-            status: CalculationStatus::Completed,
-            bytes: hit.bytes.clone(),
-            from_cache: true,
-        });
+    if original.is_none() {
+        let cached = state.cache.get(&key).await;
+        crate::metrics::record_cache_lookup(cached.is_some());
+        if let Some(hit) = cached {
+            return Ok(Calculated {
+                id: hit.id.clone(),
+                status: CalculationStatus::Completed,
+                bytes: hit.bytes.clone(),
+                from_cache: true,
+            });
+        }
     }
     let flags = state.store.equipment_flags(&spec.id).await?;
     let record = record(
@@ -318,7 +323,9 @@ fn record(
 /// The document of a stored calculation, served from the cache when it is there; a completed
 /// document read from the store is cached for the next request.
 pub async fn document(state: &AppState, id: &str) -> ApiResult<Bytes> {
-    if let Some(bytes) = state.cache.get_by_id(id).await {
+    let cached = state.cache.get_by_id(id).await;
+    crate::metrics::record_cache_lookup(cached.is_some());
+    if let Some(bytes) = cached {
         return Ok(bytes);
     }
     let record = state

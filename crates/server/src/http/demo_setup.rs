@@ -7,6 +7,7 @@ use super::auth;
 use super::error::{ApiError, ApiResult};
 use super::facilities::{self, Applied};
 use crate::demo::{self, Demo};
+use crate::settings::TokenPepper;
 
 /// Seed of the demo data, fixed so every installation shows the same numbers.
 pub const DEMO_SEED: u64 = 20_251_101;
@@ -72,13 +73,16 @@ pub async fn load(
     })
 }
 
-/// Creates an admin token named `demo-admin` when the store holds no token at all; returns
-/// its secret (shown once), or `None` when tokens exist.
-pub async fn ensure_admin_token(store: &Store) -> ApiResult<Option<String>> {
+/// Creates an admin token named `demo-admin` (its digest keyed by `pepper`) when the store
+/// holds no token at all; returns its secret (shown once), or `None` when tokens exist.
+pub async fn ensure_admin_token(
+    store: &Store,
+    pepper: Option<&TokenPepper>,
+) -> ApiResult<Option<String>> {
     if !store.tokens().await?.is_empty() {
         return Ok(None);
     }
-    let (secret, record) = auth::new_token("demo-admin", Role::Admin);
+    let (secret, record) = auth::new_token("demo-admin", Role::Admin, pepper);
     store.insert_token(&record).await?;
     Ok(Some(secret))
 }

@@ -171,10 +171,16 @@ impl From<store::Error> for ApiError {
             store::Error::Conflict { message } => Self::conflict(message),
             store::Error::Constraint { field, message } => Self::invalid(field, message),
             store::Error::Unavailable { message } => {
+                crate::metrics::record_store_error("unavailable");
                 tracing::warn!(error = %message, "store unavailable");
                 Self::unavailable("the store does not answer; retry later")
             }
-            e @ (store::Error::Migration { .. } | store::Error::Database { .. }) => {
+            e @ store::Error::Migration { .. } => {
+                crate::metrics::record_store_error("migration");
+                Self::internal(e)
+            }
+            e @ store::Error::Database { .. } => {
+                crate::metrics::record_store_error("database");
                 Self::internal(e)
             }
         }

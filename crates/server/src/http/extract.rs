@@ -65,7 +65,7 @@ impl FromRequest<AppState> for RawBody {
         let req = Request::from_parts(parts, body);
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::too_large(state.settings.body_limit)
+                ApiError::too_large(state.settings.current().body_limit)
             } else {
                 ApiError::bad_request("unreadable_body", e.body_text())
             }

@@ -11,6 +11,7 @@
 mod analysis;
 pub mod auth;
 pub mod cache;
+mod cache_redis;
 pub mod calculation;
 pub mod demo_setup;
 mod error;
@@ -18,17 +19,22 @@ mod extract;
 pub mod facilities;
 pub mod ingest;
 mod openapi;
+mod report;
 mod routes;
 mod times;
 
 use std::any::Any;
 use std::future::Future;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use store::Store;
@@ -45,7 +51,8 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use error::{ApiError, ApiResult};
 pub use times::{format_us, parse_rfc3339_us};
 
-use crate::settings::Settings;
+use crate::metrics;
+use crate::settings::{Settings, SharedSettings};
 use cache::Cache;
 
 /// Base path of every route.
@@ -60,19 +67,45 @@ pub struct AppState {
     pub cache: Cache,
     /// Token verification.
     pub auth: auth::Authenticator,
-    /// The settings the service started with.
-    pub settings: Arc<Settings>,
+    /// The settings in force (replaced whole by a configuration reload).
+    pub settings: SharedSettings,
+    /// Whether the service is stopping.
+    pub lifecycle: Lifecycle,
+}
+
+/// Whether the service is stopping: set at the stop signal, read by the readiness probe so
+/// that load balancers stop routing here while requests in flight finish.
+#[derive(Clone, Default)]
+pub struct Lifecycle(Arc<AtomicBool>);
+
+impl Lifecycle {
+    /// Whether a stop signal has been received.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Marks the service as stopping.
+    pub fn begin_draining(&self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 impl AppState {
-    /// The state of a service over `store` with `settings` and an in-process cache.
-    pub fn new(settings: Settings, store: Store) -> Self {
-        Self {
-            cache: Cache::in_process(&settings.cache),
-            auth: auth::Authenticator::new(store.clone(), settings.token_cache_ttl),
+    /// The state of a service over `store` with `settings`; the cache is Redis when
+    /// `settings.redis_url` is set (connected lazily), else in-process. Refuses a malformed
+    /// Redis URL.
+    pub fn new(settings: Settings, store: Store) -> Result<Self, cache::CacheError> {
+        Ok(Self {
+            cache: Cache::from_settings(&settings)?,
+            auth: auth::Authenticator::new(
+                store.clone(),
+                settings.token_cache_ttl,
+                settings.token_pepper.clone(),
+            ),
             store,
-            settings: Arc::new(settings),
-        }
+            settings: SharedSettings::new(settings),
+            lifecycle: Lifecycle::default(),
+        })
     }
 }
 
@@ -82,9 +115,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Every route, under [`BASE_PATH`], with the layers; documents (`/openapi.json`, `/docs`),
-/// `/health` and `/ready` need no token.
+/// `/health`, `/ready` and the Prometheus scrape (`/metrics`, also under [`BASE_PATH`]) need
+/// no token.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.settings.body_limit;
+    let body_limit = state.settings.current().body_limit;
+    let store = state.store.clone();
     let api = Router::new()
         .route("/health", get(routes::health))
         .route("/ready", get(routes::ready))
@@ -106,6 +141,12 @@ pub fn router(state: AppState) -> Router {
             get(routes::calculation_benchmark),
         )
         .route(
+            "/calculations/{id}/recommendations",
+            get(analysis::calculation_recommendations),
+        )
+        .route("/calculations/{id}/report", get(report::calculation_report))
+        .route("/benchmarks", get(analysis::list_benchmarks))
+        .route(
             "/equipment/{id}/latest-calculation",
             get(routes::latest_calculation),
         )
@@ -118,10 +159,16 @@ pub fn router(state: AppState) -> Router {
     let docs = SwaggerUi::new(format!("{BASE_PATH}/docs"))
         .url(format!("{BASE_PATH}/openapi.json"), openapi());
     let request_id = HeaderName::from_static("x-request-id");
+    let scrape = Router::new()
+        .route("/metrics", get(scrape_metrics))
+        .route(&format!("{BASE_PATH}/metrics"), get(scrape_metrics))
+        .with_state((metrics::install(), store));
     Router::new()
         .nest(BASE_PATH, api)
         .merge(docs)
+        .merge(scrape)
         .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn(metrics::track_http))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), RequestUuid))
@@ -149,6 +196,30 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(panic_response)),
         )
+}
+
+/// `GET /metrics`: the Prometheus text format, with the store pool gauges read now; 500
+/// naming the reason when this process's recorder could not be installed.
+async fn scrape_metrics(
+    axum::extract::State((recorder, store)): axum::extract::State<(
+        Result<metrics_exporter_prometheus::PrometheusHandle, metrics::MetricsError>,
+        Store,
+    )>,
+) -> Response<axum::body::Body> {
+    match recorder {
+        Ok(handle) => {
+            metrics::record_store_pool(store.pool_stats());
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                )],
+                handle.render(),
+            )
+                .into_response()
+        }
+        Err(e) => ApiError::internal(e).into_response(),
+    }
 }
 
 /// UUID v7 request ids: unique across replicas and sortable by time.
@@ -184,6 +255,19 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     addr: SocketAddr,
     router: Router,
+    settings: SharedSettings,
+    lifecycle: Lifecycle,
+}
+
+/// Why serving ended with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listener failed.
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
+    /// Requests were still in flight when the shutdown grace ran out.
+    #[error("requests still in flight when the shutdown grace of {} s ran out", .0.as_secs_f64())]
+    GraceExpired(Duration),
 }
 
 impl Application {
@@ -192,12 +276,23 @@ impl Application {
     pub async fn build(settings: Settings, store: Store) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(settings.bind).await?;
         let addr = listener.local_addr()?;
-        let router = router(AppState::new(settings, store));
+        let state = AppState::new(settings, store)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let settings = state.settings.clone();
+        let lifecycle = state.lifecycle.clone();
+        let router = router(state);
         Ok(Self {
             listener,
             addr,
             router,
+            settings,
+            lifecycle,
         })
+    }
+
+    /// The settings in force, for a configuration reload to replace.
+    pub fn settings(&self) -> SharedSettings {
+        self.settings.clone()
     }
 
     /// The port actually bound.
@@ -210,11 +305,14 @@ impl Application {
         self.addr
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then stops: readiness answers 503 at once, the
+    /// listener keeps accepting for `shutdown_drain` (so load balancers notice), then closes,
+    /// and the requests in flight finish. Both phases together may take `shutdown_grace`
+    /// (the values in force at the signal); after it, [`ServeError::GraceExpired`].
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    ) -> Result<(), ServeError> {
         // Small JSON answers: send them at once rather than waiting to coalesce packets.
         let listener = self.listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {
@@ -222,33 +320,49 @@ impl Application {
             }
         });
         tracing::info!(address = %self.addr, "listening");
-        axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<Duration>();
+        let lifecycle = self.lifecycle.clone();
+        let settings = self.settings.clone();
+        let close_listener = async move {
+            shutdown.await;
+            lifecycle.begin_draining();
+            let now = settings.current();
+            let _ = stopping.send(now.shutdown_grace);
+            tracing::info!(
+                drain_s = now.shutdown_drain.as_secs_f64(),
+                grace_s = now.shutdown_grace.as_secs_f64(),
+                "stopping: readiness answers 503"
+            );
+            tokio::time::sleep(now.shutdown_drain).await;
+            tracing::info!("listener closed; finishing requests in flight");
+        };
+        let server = axum::serve(listener, self.router)
+            .with_graceful_shutdown(close_listener)
+            .into_future();
+        tokio::pin!(server);
+        let grace = tokio::select! {
+            served = &mut server => return served.map_err(ServeError::Io),
+            Ok(grace) = stopped => grace,
+        };
+        match tokio::time::timeout(grace, &mut server).await {
+            Ok(served) => served.map_err(ServeError::Io),
+            Err(_) => Err(ServeError::GraceExpired(grace)),
+        }
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM (Kubernetes' stop signal).
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received; finishing requests in flight");
+/// A future completing on Ctrl-C (SIGINT) or SIGTERM (Kubernetes' stop signal). The handlers
+/// are installed now, not at the first poll, so a signal arriving before serving starts is
+/// not lost (nor does it kill the process the default way).
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(signal = name, "shutdown signal received");
+    })
 }

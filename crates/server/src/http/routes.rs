@@ -123,10 +123,15 @@ pub struct Ready {
     pub reason: Option<String>,
 }
 
-/// Readiness: 200 only when the store answers and its migrations are current.
+/// Readiness: 200 only when the store answers, its migrations are current and the service
+/// is not shutting down.
 #[utoipa::path(get, path = "/ready", tag = "service",
     responses((status = 200, body = Ready), (status = 503, body = Ready)))]
 pub async fn ready(State(state): State<AppState>) -> Response {
+    if state.lifecycle.is_draining() {
+        let body = not_ready("the service is shutting down".into());
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let status = tokio::time::timeout(PROBE_TIMEOUT, async {
         state.store.ping().await?;
         state.store.migration_status().await
@@ -277,7 +282,8 @@ pub async fn delete_facility(
     if !state.store.delete_facility(&id).await? {
         return Err(ApiError::not_found(format!("facility {id} not found")));
     }
-    state.cache.invalidate(&format!("calculation:{id}:*")).await;
+    // The facility is gone either way; a cache failure is counted and logged by the cache.
+    let _ = state.cache.invalidate(&format!("calculation:{id}:*")).await;
     Ok(Json(Deleted { deleted: id }))
 }
 
@@ -363,11 +369,24 @@ fn calculated(c: calculation::Calculated) -> Response {
 pub async fn calculate(
     _: Auth<Operator>,
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<CalculateRequest>,
+    body: Result<ApiJson<CalculateRequest>, ApiError>,
 ) -> ApiResult<Response> {
-    Ok(calculated(
-        calculation::calculate(&state, &req, None).await?,
-    ))
+    let started = std::time::Instant::now();
+    // A refused body is a failed calculation request too: the error rate must see it.
+    let outcome = match body {
+        Ok(ApiJson(req)) => calculation::calculate(&state, &req, None).await,
+        Err(e) => Err(e),
+    };
+    record_calculation(&outcome, started);
+    Ok(calculated(outcome?))
+}
+
+/// Counts and times a calculation request by its outcome.
+fn record_calculation(outcome: &ApiResult<calculation::Calculated>, started: std::time::Instant) {
+    let completed = outcome
+        .as_ref()
+        .map(|c| c.status == CalculationStatus::Completed);
+    crate::metrics::record_calculation(completed, started.elapsed());
 }
 
 /// Calculates the facility and period of a stored calculation again from the readings stored
@@ -379,8 +398,23 @@ pub async fn calculate(
 pub async fn recalculate(
     _: Auth<Operator>,
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<RecalculateRequest>,
+    body: Result<ApiJson<RecalculateRequest>, ApiError>,
 ) -> ApiResult<Response> {
+    let started = std::time::Instant::now();
+    let outcome = async {
+        let ApiJson(req) = body?;
+        recalculated(&state, &req).await
+    }
+    .await;
+    record_calculation(&outcome, started);
+    Ok(calculated(outcome?))
+}
+
+/// The calculation of `req`'s original facility and period again.
+async fn recalculated(
+    state: &AppState,
+    req: &RecalculateRequest,
+) -> ApiResult<calculation::Calculated> {
     let original = state
         .store
         .calculation(&req.original_calculation_id)
@@ -399,9 +433,7 @@ pub async fn recalculate(
             end: format_us(original.period_end_us),
         },
     };
-    Ok(calculated(
-        calculation::calculate(&state, &again, Some(&original)).await?,
-    ))
+    calculation::calculate(state, &again, Some(&original)).await
 }
 
 /// The complete stored calculation document, efficiency included.
@@ -699,7 +731,8 @@ pub async fn flag_equipment(
             flagged_at: None,
         }
     };
-    state
+    // The flag is stored either way; a cache failure is counted and logged by the cache.
+    let _ = state
         .cache
         .invalidate(&format!("calculation:{facility_id}:*"))
         .await;
@@ -727,7 +760,8 @@ pub struct Invalidated {
 /// Drops cached calculations whose key matches a glob, and resets the hit/miss counters.
 #[utoipa::path(post, path = "/admin/cache/invalidate", tag = "admin", security(("bearer" = [])),
     request_body = InvalidateRequest,
-    responses((status = 200, body = Invalidated), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Invalidated), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn invalidate_cache(
     _: Auth<Admin>,
     State(state): State<AppState>,
@@ -739,16 +773,20 @@ pub async fn invalidate_cache(
             "the pattern is empty; use calculation:*",
         ));
     }
-    let invalidated = state.cache.invalidate(&req.pattern).await;
+    let invalidated = state.cache.invalidate(&req.pattern).await?;
     tracing::info!(pattern = %req.pattern, invalidated, "cache invalidated");
     Ok(Json(Invalidated { invalidated }))
 }
 
 /// Cache size, hits and misses.
 #[utoipa::path(get, path = "/admin/cache/stats", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = CacheStats), (status = 403, body = ErrorBody)))]
-pub async fn cache_stats(_: Auth<Admin>, State(state): State<AppState>) -> Json<CacheStats> {
-    Json(state.cache.stats().await)
+    responses((status = 200, body = CacheStats), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub async fn cache_stats(
+    _: Auth<Admin>,
+    State(state): State<AppState>,
+) -> ApiResult<Json<CacheStats>> {
+    Ok(Json(state.cache.stats().await?))
 }
 
 /// Unknown paths.

@@ -2,6 +2,8 @@
 //! and drives it over HTTP.
 #![allow(dead_code)]
 
+pub mod redis;
+
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::Value;
 use server::http::{Application, auth};
@@ -77,7 +79,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         ("admin", Role::Admin),
         ("revoked", Role::Admin),
     ] {
-        let (secret, record) = auth::new_token(name, role);
+        let (secret, record) = auth::new_token(name, role, None);
         store.insert_token(&record).await.expect("token stored");
         if name == "revoked" {
             assert!(store.revoke_token(&record.id).await.expect("revoked"));
