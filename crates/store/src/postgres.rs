@@ -11,7 +11,7 @@ use std::time::Duration;
 use sqlx::error::ErrorKind;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
 
 use crate::error::{Error, Result};
 use crate::model::{
@@ -230,6 +230,30 @@ impl PostgresStore {
                 "unknown migration version {target}"
             )));
         }
+        // Replicas starting together migrate one at a time: holding this session lock from the
+        // first look to the last makes "applied now" mean applied by this call, not by another
+        // replica that ran while this one waited for sqlx's own migration lock.
+        // A connection of its own, outside the pool, so a pool of one still has one to migrate.
+        let mut guard = PgConnection::connect_with(&self.pool.connect_options())
+            .await
+            .map_err(map_err)?;
+        sqlx::query("SELECT pg_advisory_lock(hashtextextended('thermaliq:migrate', 0))")
+            .execute(&mut guard)
+            .await
+            .map_err(map_err)?;
+        let applied = self.migrate_up_locked(to).await;
+        let unlocked =
+            sqlx::query("SELECT pg_advisory_unlock(hashtextextended('thermaliq:migrate', 0))")
+                .execute(&mut guard)
+                .await
+                .map_err(map_err);
+        let _ = guard.close().await;
+        let applied = applied?;
+        unlocked?;
+        Ok(applied)
+    }
+
+    async fn migrate_up_locked(&self, to: Option<i64>) -> Result<Vec<MigrationInfo>> {
         let before = self.applied_versions().await?;
         // A migration may drop and recreate `readings`; forget what was known of it.
         self.forget_partitions();
