@@ -1,7 +1,8 @@
 //! The Redis calculation cache against a real `redis-server`: the service serving from it, an
 //! outage (answers keep coming from the store, errors are counted) and the recovery on the same
-//! port, shared hit/miss counters between two caches (two replicas), and glob invalidation
-//! that drops exactly what the in-process cache drops.
+//! port, shared hit/miss counters between two caches (two replicas), documents a replica holds
+//! served only while Redis confirms them, and glob invalidation that drops exactly what the
+//! in-process cache drops.
 
 mod api_support;
 
@@ -246,6 +247,44 @@ async fn two_replicas_share_entries_and_counters() {
     let zero = a.stats().await.expect("stats");
     assert_eq!((zero.size, zero.hits, zero.misses), (0, 0, 0));
     assert_eq!(a.get_by_id("CALC-3").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_held_by_a_replica_is_served_only_while_redis_holds_its_entry() {
+    let mut redis_server = RedisServer::start();
+    let a = redis_cache(&redis_server);
+    let b = redis_cache(&redis_server);
+    let key = format!("calculation:FAC-001:v{VERSION}:held");
+    a.put(key.clone(), entry("CALC-1")).await;
+    // b fetches the document once, then holds it; every lookup still counts in Redis.
+    for _ in 0..3 {
+        assert_eq!(b.get_by_id("CALC-1").await, Some(entry("CALC-1").bytes));
+    }
+    let stats = a.stats().await.expect("stats");
+    assert_eq!((stats.size, stats.hits, stats.misses), (1, 3, 0));
+
+    // An invalidation through a reaches b, which holds the document.
+    assert_eq!(a.invalidate("calculation:*").await.expect("invalidate"), 1);
+    assert_eq!(b.get_by_id("CALC-1").await, None);
+    assert_eq!(a.get_by_id("CALC-1").await, None);
+    let stats = b.stats().await.expect("stats");
+    assert_eq!((stats.size, stats.hits, stats.misses), (0, 0, 2));
+
+    // So does the runbook's FLUSHDB, done behind the service's back.
+    a.put(key.clone(), entry("CALC-1")).await;
+    assert_eq!(b.get_by_id("CALC-1").await, Some(entry("CALC-1").bytes));
+    let mut conn = redis_client(&redis_server).await;
+    redis::cmd("FLUSHDB")
+        .query_async::<()>(&mut conn)
+        .await
+        .expect("FLUSHDB");
+    assert_eq!(b.get_by_id("CALC-1").await, None);
+
+    // With Redis down a held document is not served either: the caller goes to the store.
+    a.put(key.clone(), entry("CALC-1")).await;
+    assert_eq!(b.get_by_id("CALC-1").await, Some(entry("CALC-1").bytes));
+    redis_server.stop();
+    assert_eq!(b.get_by_id("CALC-1").await, None);
 }
 
 /// Keys chosen so that a pattern passed to Redis unescaped, or Redis's byte-wise `?`, would

@@ -8,6 +8,12 @@
 //! matches `calculation:*`. The scripts touch keys they do not declare: standalone Redis (or a
 //! Sentinel primary), not Redis Cluster.
 //!
+//! Documents read by id are also held in this process ([`LOCAL_DOC_BYTES`] at most): a stored
+//! calculation's document never changes, so a replica that holds it asks Redis only whether
+//! the entry is still there (and counts the hit or miss) and gets a few bytes back instead of
+//! the whole document. Redis still decides every lookup, so an invalidation through any replica
+//! is seen by all at once and the shared counters stay exact.
+//!
 //! Redis is an accelerator, never a dependency: every round trip has a short timeout, a failed
 //! read is a miss and a failed write is skipped, each failure counts in
 //! `thermaliq_cache_errors_total{operation}`, and an outage is logged once ("Redis
@@ -20,7 +26,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, RedisResult, Script};
+use redis::{FromRedisValue, ParsingError, RedisError, RedisResult, Script, Value};
 use wildmatch::WildMatch;
 
 use super::cache::{CacheError, CacheStats, CachedCalculation};
@@ -58,15 +64,24 @@ return false",
 });
 
 /// The document of calculation ARGV[1] through its index KEYS[1], counting a hit or a miss; the
-/// entry must still be that calculation's (the key may have been replaced since).
+/// entry must still be that calculation's (the key may have been replaced since). With ARGV[2]
+/// = "1" the caller already holds the document and is answered 1 for a hit instead of the
+/// document, which spares Redis copying it into Lua and onto the wire.
 static GET_BY_ID: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"local key = redis.call('GET', KEYS[1])
 if key then
-  local e = redis.call('HMGET', key, 'id', 'doc')
-  if e[1] == ARGV[1] and e[2] then
-    redis.call('INCR', KEYS[2])
-    return e[2]
+  if ARGV[2] == '1' then
+    if redis.call('HGET', key, 'id') == ARGV[1] and redis.call('HEXISTS', key, 'doc') == 1 then
+      redis.call('INCR', KEYS[2])
+      return 1
+    end
+  else
+    local e = redis.call('HMGET', key, 'id', 'doc')
+    if e[1] == ARGV[1] and e[2] then
+      redis.call('INCR', KEYS[2])
+      return e[2]
+    end
   end
 end
 redis.call('INCR', KEYS[3])
@@ -105,11 +120,37 @@ return n",
     )
 });
 
+/// Most document bytes one process holds for lookups by id (about 1 600 documents of 40 KB).
+pub const LOCAL_DOC_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What [`GET_BY_ID`] answers.
+enum ById {
+    /// No entry for the id (or it now holds another calculation): a miss.
+    Missing,
+    /// The entry is there and the caller holds its document: a hit.
+    Held,
+    /// The entry's document: a hit.
+    Doc(Vec<u8>),
+}
+
+impl FromRedisValue for ById {
+    fn from_redis_value(v: Value) -> Result<Self, ParsingError> {
+        match v {
+            Value::Nil => Ok(Self::Missing),
+            Value::Int(1) => Ok(Self::Held),
+            Value::BulkString(doc) => Ok(Self::Doc(doc)),
+            other => Err(format!("calculation lookup answered {other:?}").into()),
+        }
+    }
+}
+
 /// The Redis calculation cache.
 #[derive(Clone)]
 pub struct RedisCache {
     conn: ConnectionManager,
     ttl_ms: u64,
+    /// Documents by calculation id, served only after Redis confirms their entry.
+    docs: moka::future::Cache<String, Bytes>,
     /// Whether the last round trip reached Redis; flips log the outage and its end once.
     reachable: Arc<AtomicBool>,
 }
@@ -132,9 +173,15 @@ impl RedisCache {
             .set_number_of_retries(0);
         let conn = ConnectionManager::new_lazy_with_config(client, config)
             .map_err(|source| CacheError::Url { source })?;
+        let docs = moka::future::Cache::builder()
+            .max_capacity(LOCAL_DOC_BYTES)
+            .weigher(|_, doc: &Bytes| u32::try_from(doc.len()).unwrap_or(u32::MAX))
+            .time_to_live(ttl)
+            .build();
         Ok(Self {
             conn,
             ttl_ms: u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1),
+            docs,
             reachable: Arc::new(AtomicBool::new(true)),
         })
     }
@@ -216,24 +263,42 @@ impl RedisCache {
         }))
     }
 
-    /// The document of calculation `id`, counting a hit or a miss in the shared counters.
+    /// The document of calculation `id`, counting a hit or a miss in the shared counters. A
+    /// document this process holds is answered once Redis confirms its entry is still there.
     pub async fn get_by_id(&self, id: &str) -> Result<Option<Bytes>, CacheError> {
         let index = &format!("{ID_PREFIX}{id}");
-        let found: Option<Vec<u8>> = self
+        let held = self.docs.get(id).await;
+        let have = if held.is_some() { "1" } else { "0" };
+        let found: ById = self
             .run("get_by_id", |mut c| async move {
                 GET_BY_ID
                     .key(index)
                     .key(HITS)
                     .key(MISSES)
                     .arg(id)
+                    .arg(have)
                     .invoke_async(&mut c)
                     .await
             })
             .await?;
-        Ok(found.map(Bytes::from))
+        match found {
+            ById::Missing => {
+                if held.is_some() {
+                    self.docs.invalidate(id).await;
+                }
+                Ok(None)
+            }
+            ById::Held => Ok(held),
+            ById::Doc(doc) => {
+                let doc = Bytes::from(doc);
+                self.docs.insert(id.to_string(), doc.clone()).await;
+                Ok(Some(doc))
+            }
+        }
     }
 
-    /// Stores `entry` under `key` (replacing it) with its index, atomically.
+    /// Stores `entry` under `key` (replacing it) with its index, atomically, and holds its
+    /// document here for lookups by id.
     pub async fn put(&self, key: &str, entry: &CachedCalculation) -> Result<(), CacheError> {
         let index = &format!("{ID_PREFIX}{}", entry.id);
         let ttl = self.ttl_ms;
@@ -263,7 +328,12 @@ impl RedisCache {
                 .exec_async(&mut c)
                 .await
         })
-        .await
+        .await?;
+        // The request that calculated the document is often followed by reads of it here.
+        self.docs
+            .insert(entry.id.clone(), entry.bytes.clone())
+            .await;
+        Ok(())
     }
 
     /// Stores `entry` under `key` only when nothing is there yet.
@@ -327,6 +397,9 @@ impl RedisCache {
                 .await
         })
         .await?;
+        // Every held document is checked against Redis before use; dropping them here only
+        // frees the memory of what this invalidation removed.
+        self.docs.invalidate_all();
         Ok(dropped)
     }
 
