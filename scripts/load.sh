@@ -34,9 +34,9 @@ case "$BACKEND" in
     trap - EXIT
     psql -q "$THERMALIQ_TEST_POSTGRES_URL" -c "CREATE DATABASE thermaliq_load"
     STORE_ARGS=(--database-url "${THERMALIQ_TEST_POSTGRES_URL%/postgres}/thermaliq_load")
-    redis-server --bind 127.0.0.1 --port 16379 --save '' --appendonly no \
+    redis-server --bind 127.0.0.1 --port "${REDIS_PORT:-16379}" --save '' --appendonly no \
       --daemonize yes --pidfile "$DATA/redis.pid" --logfile "$DATA/redis.log"
-    export THERMALIQ_REDIS_URL="redis://127.0.0.1:16379/0"
+    export THERMALIQ_REDIS_URL="redis://127.0.0.1:${REDIS_PORT:-16379}/0"
     ;;
   *) echo "unknown backend $BACKEND (sqlite or postgres)" >&2; exit 2 ;;
 esac
