@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use sqlx::error::ErrorKind;
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use crate::error::{Error, Result};
@@ -160,8 +161,19 @@ impl PostgresStore {
         }
         self.ensure_partitions(months).await?;
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let counts = ingest(&mut tx, facility_id, readings).await;
-        match counts {
+        let mut counts = ingest(&mut tx, facility_id, readings, Path::Optimistic).await;
+        if let Ok(None) = counts {
+            // Another batch stored one of these keys after the check: start again on the
+            // path that locks and compares existing rows.
+            tx.rollback().await.map_err(map_err)?;
+            tx = self.pool.begin().await.map_err(map_err)?;
+            counts = ingest(&mut tx, facility_id, readings, Path::Exact).await;
+        }
+        match counts.and_then(|c| {
+            c.ok_or_else(|| Error::Unavailable {
+                message: "concurrent batches kept storing the same readings; retry".into(),
+            })
+        }) {
             Ok(counts) => {
                 tx.commit().await.map_err(map_err)?;
                 Ok(counts)
@@ -192,18 +204,22 @@ impl PostgresStore {
         }
         let mut seen = HashSet::new();
         let distinct: Vec<&str> = tags.iter().copied().filter(|t| seen.insert(*t)).collect();
-        // One statement, so every series comes from the same snapshot.
-        let rows: Vec<(i64, i64, f64, i16)> = sqlx::query_as(
-            "SELECT t.ord, r.time_us, r.value, r.quality \
+        // One statement, so every series comes from the same snapshot; one row per series
+        // with its columns as arrays, which decode far faster than a row per reading.
+        type Columns = (i64, Option<Vec<i64>>, Option<Vec<f64>>, Option<Vec<i16>>);
+        let rows: Vec<Columns> = sqlx::query_as(
+            "SELECT t.ord, r.times, r.vals, r.qualities \
              FROM unnest($2::text[]) WITH ORDINALITY AS t(tag, ord) \
              JOIN reading_series AS s ON s.facility_id = $1 AND s.tag = t.tag \
              CROSS JOIN LATERAL ( \
-               SELECT time_us, value, quality FROM readings \
+               SELECT array_agg(time_us ORDER BY time_us) AS times, \
+                      array_agg(value ORDER BY time_us) AS vals, \
+                      array_agg(quality ORDER BY time_us) AS qualities \
+               FROM readings \
                WHERE series_id = s.id AND time_us < $4 AND time_us >= \
                  coalesce((SELECT max(time_us) FROM readings \
                            WHERE series_id = s.id AND time_us < $3), $3) \
-             ) AS r \
-             ORDER BY t.ord, r.time_us",
+             ) AS r",
         )
         .bind(facility_id)
         .bind(&distinct)
@@ -219,18 +235,32 @@ impl PostgresStore {
                 ..Series::default()
             })
             .collect();
-        for (ord, time_us, value, quality) in rows {
+        for (ord, times, values, qualities) in rows {
             let series = usize::try_from(ord - 1)
                 .ok()
                 .and_then(|i| out.get_mut(i))
                 .ok_or_else(|| Error::database(format!("read returned tag ordinal {ord}")))?;
-            series.times_us.push(time_us);
-            series.values.push(value);
-            series
-                .qualities
-                .push(Quality::from_code(i64::from(quality)).ok_or_else(|| {
-                    Error::database(format!("stored quality code {quality} is unknown"))
-                })?);
+            let (times, values, qualities) = (
+                times.unwrap_or_default(),
+                values.unwrap_or_default(),
+                qualities.unwrap_or_default(),
+            );
+            if values.len() != times.len() || qualities.len() != times.len() {
+                return Err(Error::database(format!(
+                    "read of tag {} returned columns of different lengths",
+                    series.tag
+                )));
+            }
+            series.qualities = qualities
+                .into_iter()
+                .map(|code| {
+                    Quality::from_code(i64::from(code)).ok_or_else(|| {
+                        Error::database(format!("stored quality code {code} is unknown"))
+                    })
+                })
+                .collect::<Result<_>>()?;
+            series.times_us = times;
+            series.values = values;
         }
         Ok(out)
     }
@@ -248,7 +278,20 @@ impl PostgresStore {
     }
 }
 
-/// The body of `insert_readings` inside its transaction.
+/// How `ingest` stores keys when none of them is stored yet.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// A plain `INSERT` after checking that the batch's time range is empty in every series:
+    /// half the index work of `ON CONFLICT`, which probes each key before inserting it. A
+    /// concurrent batch that stores one of the keys meanwhile makes the insert fail with a
+    /// unique violation, reported as `Ok(None)`; the transaction must then be rolled back.
+    Optimistic,
+    /// Always the `ON CONFLICT` statements below.
+    Exact,
+}
+
+/// The body of `insert_readings` inside its transaction; `None` when the optimistic path lost
+/// a race (see [`Path::Optimistic`]).
 ///
 /// PostgreSQL refuses an `ON CONFLICT DO UPDATE` that touches a row twice, and cannot return a
 /// row's previous value, so the batch is collapsed to distinct keys here and applied in three
@@ -259,10 +302,11 @@ async fn ingest(
     conn: &mut PgConnection,
     facility_id: &str,
     readings: &[Reading],
-) -> Result<IngestCounts> {
+    path: Path,
+) -> Result<Option<IngestCounts>> {
     facility_must_exist(conn, facility_id).await?;
     if readings.is_empty() {
-        return Ok(IngestCounts::default());
+        return Ok(Some(IngestCounts::default()));
     }
     let series = ensure_series(conn, facility_id, readings).await?;
 
@@ -301,6 +345,28 @@ async fn ingest(
     // One lock order for every batch, so concurrent batches cannot deadlock on shared keys.
     keys.sort_unstable_by_key(|k| (k.series_id, k.time_us));
 
+    if path == Path::Optimistic && !any_stored(conn, &keys).await? {
+        let inserted = sqlx::query(
+            "INSERT INTO readings (series_id, time_us, value, quality, revision) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::smallint[], $5::bigint[])",
+        )
+        .bind(keys.iter().map(|k| k.series_id).collect::<Vec<_>>())
+        .bind(keys.iter().map(|k| k.time_us).collect::<Vec<_>>())
+        .bind(keys.iter().map(|k| k.last.0).collect::<Vec<_>>())
+        .bind(keys.iter().map(|k| quality_code(k.last.1)).collect::<Vec<_>>())
+        .bind(keys.iter().map(|k| k.changes).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await;
+        return match inserted {
+            Ok(_) => {
+                counts.inserted = keys.len() as u64;
+                Ok(Some(counts))
+            }
+            Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => Ok(None),
+            Err(e) => Err(map_err_in("readings", e)),
+        };
+    }
+
     let inserted: HashSet<(i64, i64)> = sqlx::query_as::<_, (i64, i64)>(
         "INSERT INTO readings (series_id, time_us, value, quality, revision) \
          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[], $4::smallint[], $5::bigint[]) \
@@ -319,7 +385,7 @@ async fn ingest(
     .collect();
     counts.inserted = inserted.len() as u64;
     if inserted.len() == keys.len() {
-        return Ok(counts);
+        return Ok(Some(counts));
     }
 
     let existing: Vec<&Key> = keys
@@ -388,7 +454,37 @@ async fn ingest(
         .await
         .map_err(|e| map_err_in("readings", e))?;
     }
-    Ok(counts)
+    Ok(Some(counts))
+}
+
+/// Whether any series of the (sorted) keys has a stored reading between the batch's first and
+/// last time in it: one index probe per series instead of one per key.
+async fn any_stored(conn: &mut PgConnection, keys: &[Key]) -> Result<bool> {
+    let mut series: Vec<i64> = Vec::new();
+    let mut first: Vec<i64> = Vec::new();
+    let mut last: Vec<i64> = Vec::new();
+    for key in keys {
+        match (series.last(), last.last_mut()) {
+            (Some(&s), Some(to)) if s == key.series_id => *to = key.time_us,
+            _ => {
+                series.push(key.series_id);
+                first.push(key.time_us);
+                last.push(key.time_us);
+            }
+        }
+    }
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) \
+           AS b(series_id, first_us, last_us) \
+         WHERE EXISTS (SELECT 1 FROM readings AS r WHERE r.series_id = b.series_id \
+           AND r.time_us BETWEEN b.first_us AND b.last_us))",
+    )
+    .bind(&series)
+    .bind(&first)
+    .bind(&last)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| map_err_in("readings", e))
 }
 
 /// Equal as SQLite's `IS NOT` sees it: numerically equal values (0.0 and -0.0 alike), same

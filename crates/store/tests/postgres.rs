@@ -8,7 +8,7 @@ mod pg;
 
 use pg::{TestDb, fresh_pg};
 use sqlx::{Connection, PgConnection};
-use store::{Error, MigrateDownTarget, Quality, Reading, Store};
+use store::{Error, IngestCounts, MigrateDownTarget, Quality, Reading, Store};
 use suite::{T0_US, completed, facility, reading};
 
 store_suite!(fresh_pg);
@@ -321,5 +321,63 @@ async fn a_series_with_readings_cannot_be_deleted() {
     store.migrate_up(None).await.unwrap();
     assert_eq!(store.reading_count("FAC-001").await.unwrap(), 1);
     conn.close().await.unwrap();
+    store.close().await;
+}
+
+/// A batch whose keys were all new when checked, but one of which another transaction stores
+/// before the batch's insert commits, is stored again on the exact path: nothing is lost and
+/// the clash is counted as the correction it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_racing_another_writer_of_its_keys_is_counted_exactly() {
+    const S: i64 = 1_000_000;
+    let (db, store) = fresh_pg().await;
+    store.put_facility(&facility("FAC-001", &[])).await.unwrap();
+    // Creates the series and the month's partition, away from the batch's times.
+    store
+        .insert_readings("FAC-001", &[reading("A", T0_US + 3600 * S, 0.0)])
+        .await
+        .unwrap();
+    let mut other = db.connect().await;
+    sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+    sqlx::query(
+        "INSERT INTO readings (series_id, time_us, value, quality) \
+         SELECT id, $1, 7.0, 0 FROM reading_series WHERE tag = 'A'",
+    )
+    .bind(T0_US + 5 * S)
+    .execute(&mut other)
+    .await
+    .unwrap();
+    let batch: Vec<Reading> = (0..10).map(|i| reading("A", T0_US + i * S, 1.0)).collect();
+    let racing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.insert_readings("FAC-001", &batch).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !racing.is_finished(),
+        "the batch did not wait for the uncommitted row"
+    );
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    assert_eq!(
+        racing.await.unwrap().unwrap(),
+        IngestCounts {
+            inserted: 9,
+            corrected: 1,
+            unchanged: 0
+        }
+    );
+    assert_eq!(store.reading_count("FAC-001").await.unwrap(), 11);
+    let series = store
+        .readings("FAC-001", &["A"], T0_US, T0_US + 10 * S)
+        .await
+        .unwrap();
+    assert_eq!(series[0].values, vec![1.0; 10]);
+    let revision: i64 = sqlx::query_scalar("SELECT revision FROM readings WHERE time_us = $1")
+        .bind(T0_US + 5 * S)
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    assert_eq!(revision, 1);
+    other.close().await.unwrap();
     store.close().await;
 }
