@@ -1032,6 +1032,9 @@ async fn metered_condensate_return_is_advised_with_the_hand_calculated_saving() 
     assert!(!list.contains(&"condensate_return".to_string()), "{r}");
 }
 
+/// A change that makes the metered-condensate spec invalid.
+type SpecChange = fn(&mut Value);
+
 #[tokio::test]
 async fn condensate_tags_are_validated_by_field() {
     let app = spawn().await;
@@ -1042,48 +1045,48 @@ async fn condensate_tags_are_validated_by_field() {
             .unwrap()
             .remove("condensate_return_target");
     };
-    let cases: [(&str, Box<dyn Fn(&mut Value)>, &str); 5] = [
+    let cases: [(&str, SpecChange, &str); 5] = [
         (
             "a condensate tag on a hot-water boiler",
-            Box::new(hot_water),
+            hot_water,
             "equipment[0].tags.condensate_return_flow",
         ),
         (
             "a metered return without a target",
-            Box::new(|s: &mut Value| {
+            |s: &mut Value| {
                 s["equipment"][0]
                     .as_object_mut()
                     .unwrap()
                     .remove("condensate_return_target");
-            }),
+            },
             "equipment[0].condensate_return_target",
         ),
         (
             "a return flow without its temperature",
-            Box::new(|s: &mut Value| {
+            |s: &mut Value| {
                 s["equipment"][0]["tags"]
                     .as_object_mut()
                     .unwrap()
                     .remove("condensate_return_temperature");
-            }),
+            },
             "equipment[0].tags.condensate_return_temperature",
         ),
         (
             "a temperature unit for the flow",
-            Box::new(|s: &mut Value| {
+            |s: &mut Value| {
                 s["equipment"][0]["tags"]["condensate_return_flow"]["unit"] = Value::from("°C");
-            }),
+            },
             "equipment[0].tags.condensate_return_flow.unit",
         ),
         (
             "a stated and a metered return together",
-            Box::new(|s: &mut Value| {
+            |s: &mut Value| {
                 s["equipment"][0]["condensate_return"] = serde_json::json!({
                     "additional_fraction": "30 %",
                     "condensate_temperature": "90 °C",
                     "makeup_temperature": "12 °C",
                 });
-            }),
+            },
             "equipment[0].condensate_return",
         ),
     ];
