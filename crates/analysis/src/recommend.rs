@@ -56,6 +56,20 @@ pub struct CondensateReturn {
     pub makeup_temperature: Temperature,
 }
 
+/// Condensate return as metered over the period (steam boilers whose facility meters the
+/// condensate coming back to the feedwater tank).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MeteredCondensate {
+    /// Mean flow of condensate returned to the feedwater tank.
+    pub return_flow: MassFlow,
+    /// Mean temperature of the returned condensate.
+    pub condensate_temperature: Temperature,
+    /// Mean temperature of the make-up water.
+    pub makeup_temperature: Temperature,
+    /// Return fraction (returned condensate / steam flow) the plant could reach.
+    pub target_return_fraction: Fraction,
+}
+
 /// The parameters of the measures; every default is stated in the assumptions it produces.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Options {
@@ -87,6 +101,9 @@ pub struct Options {
     pub insulated_surface_temperature: Temperature,
     /// Condensate return, when the facility says it applies.
     pub condensate_return: Option<CondensateReturn>,
+    /// Condensate return as metered, when the facility meters it (exclusive with
+    /// `condensate_return`).
+    pub metered_condensate: Option<MeteredCondensate>,
 }
 
 fn celsius(c: f64) -> Temperature {
@@ -110,6 +127,7 @@ impl Default for Options {
             blowdown_cooler_approach_k: 10.0,
             insulated_surface_temperature: celsius(50.0),
             condensate_return: None,
+            metered_condensate: None,
         }
     }
 }
@@ -593,14 +611,112 @@ fn insulation(base: &Baseline, options: &Options) -> Result<Option<Applied>> {
     }))
 }
 
+/// A condensate-return case: the additional condensate as a fraction of the feedwater, the
+/// condensate and make-up temperatures, the assumptions and the title of the measure.
+type CondensateCase = (f64, Temperature, Temperature, Vec<String>, String);
+
+/// The stated case: the facility says how much more could come back.
+fn stated_condensate(cr: &CondensateReturn) -> CondensateCase {
+    let f = cr.additional_fraction.value();
+    (
+        f,
+        cr.condensate_temperature,
+        cr.makeup_temperature,
+        vec![format!(
+            "{:.1} % of the feedwater returned as condensate at {:.1} °C instead of make-up at \
+             {:.1} °C",
+            100.0 * f,
+            cr.condensate_temperature.celsius(),
+            cr.makeup_temperature.celsius()
+        )],
+        format!("Return {:.0} % more condensate", 100.0 * f),
+    )
+}
+
+/// The metered case: the measured return fraction raised to the target; the additional
+/// condensate (target − measured) × steam flow replaces as much make-up water in the
+/// feedwater (steam + blowdown).
+fn metered_condensate(s: &SteamOutput, m: &MeteredCondensate) -> Result<Option<CondensateCase>> {
+    let steam = s.steam_flow.kg_per_s();
+    if steam <= 0.0 {
+        return Ok(None);
+    }
+    let measured = m.return_flow.kg_per_s() / steam;
+    if measured > 1.0 {
+        return Err(Error::inconsistent(
+            "condensate_return_flow",
+            format!(
+                "{:.4} kg/s of condensate returned exceeds the steam flow of {steam:.4} kg/s",
+                m.return_flow.kg_per_s()
+            ),
+        ));
+    }
+    let target = m.target_return_fraction.value();
+    if measured >= target {
+        return Ok(None);
+    }
+    let feedwater = steam + blowdown_flow(s);
+    let more = (target - measured) * steam;
+    let f = more / feedwater;
+    let assumptions = vec![
+        format!(
+            "metered over the period: {:.4} kg/s of condensate returned against {:.4} kg/s of \
+             steam, a return fraction of {:.1} %; target {:.1} % (the facility's \
+             condensate_return_target)",
+            m.return_flow.kg_per_s(),
+            steam,
+            100.0 * measured,
+            100.0 * target
+        ),
+        format!(
+            "the additional {:.4} kg/s of condensate at the metered {:.1} °C replaces make-up \
+             water at the metered {:.1} °C: {:.1} % of the {:.4} kg/s of feedwater (steam + \
+             blowdown)",
+            more,
+            m.condensate_temperature.celsius(),
+            m.makeup_temperature.celsius(),
+            100.0 * f,
+            feedwater
+        ),
+        "flow and temperature are those metered at the feedwater tank: flash and line \
+         losses upstream of the meters are already in them (DOE Steam Tip Sheet #8, working \
+         from the condensate leaving the process, deducts an assumed flash loss instead)"
+            .to_string(),
+    ];
+    Ok(Some((
+        f,
+        m.condensate_temperature,
+        m.makeup_temperature,
+        assumptions,
+        format!(
+            "Return more condensate: {:.0} % → {:.0} % of the steam",
+            100.0 * measured,
+            100.0 * target
+        ),
+    )))
+}
+
 fn condensate_return(base: &Baseline, options: &Options) -> Result<Option<Applied>> {
-    let (Some(cr), UsefulOutput::Steam(s)) = (options.condensate_return, base.inputs.output) else {
+    let UsefulOutput::Steam(s) = base.inputs.output else {
         return Ok(None);
     };
-    let f = cr.additional_fraction.value();
+    let case = match (&options.condensate_return, &options.metered_condensate) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "condensate_return",
+                "give the stated or the metered condensate return, not both",
+            ));
+        }
+        (Some(cr), None) => Some(stated_condensate(cr)),
+        (None, Some(m)) => metered_condensate(&s, m)?,
+        (None, None) => None,
+    };
+    let Some((f, hot, cold, mut assumptions, title)) = case else {
+        return Ok(None);
+    };
     let p_fw = s.feedwater_pressure.unwrap_or(s.steam_pressure);
-    let h_cond = steam::enthalpy_pt(p_fw, cr.condensate_temperature)?;
-    let h_makeup = steam::enthalpy_pt(p_fw, cr.makeup_temperature)?;
+    let h_cond = steam::enthalpy_pt(p_fw, hot)?;
+    let h_makeup = steam::enthalpy_pt(p_fw, cold)?;
     if f <= 0.0 || h_cond <= h_makeup {
         return Ok(None);
     }
@@ -625,14 +741,7 @@ fn condensate_return(base: &Baseline, options: &Options) -> Result<Option<Applie
     if let UsefulOutput::Steam(ref mut out) = inputs.output {
         out.feedwater_temperature = temperature("feedwater_temperature", t_new)?;
     }
-    let mut assumptions = vec![
-        format!(
-            "{:.1} % of the feedwater returned as condensate at {:.1} °C instead of make-up at \
-             {:.1} °C",
-            100.0 * f,
-            cr.condensate_temperature.celsius(),
-            cr.makeup_temperature.celsius()
-        ),
+    assumptions.extend([
         format!(
             "feedwater enthalpy rises by the mixing balance, h = h_fw + f (h_cond − h_makeup): \
              feedwater {:.1} °C → {:.1} °C (no deaerator holding it constant; with one, the \
@@ -643,7 +752,7 @@ fn condensate_return(base: &Baseline, options: &Options) -> Result<Option<Applie
         "steam flow and conditions unchanged; the boiler duty falls with the hotter \
          feedwater; water and treatment savings not counted"
             .to_string(),
-    ];
+    ]);
     if h_new >= h_cap {
         assumptions.push(format!(
             "feedwater capped at {:.1} °C, 5 K below saturation",
@@ -652,7 +761,7 @@ fn condensate_return(base: &Baseline, options: &Options) -> Result<Option<Applie
     }
     Ok(Some(Applied {
         measure: Measure::CondensateReturn,
-        title: format!("Return {:.0} % more condensate", 100.0 * f),
+        title,
         inputs,
         assumptions,
     }))

@@ -4,7 +4,8 @@
 mod common;
 
 use analysis::recommend::{
-    CondensateReturn, Economics, Measure, Options, Recommendation, acid_dew_point, recommend,
+    CondensateReturn, Economics, Measure, MeteredCondensate, Options, Recommendation,
+    acid_dew_point, recommend,
 };
 use common::{celsius, gas_boiler, gas_furnace, oil_hot_water_boiler, run};
 use thermo::inputs::{Blowdown, FiredInputs, UsefulOutput};
@@ -139,6 +140,78 @@ fn condensate_return_appears_only_when_stated() {
     check_against_rerun(&inputs, warmer, rec);
     let without = recommend(&inputs, &ECONOMICS, &Options::default()).unwrap();
     assert!(!measures(&without).contains(&Measure::CondensateReturn));
+}
+
+/// Options with the boiler's condensate return metered at `returned` of its steam flow and a
+/// target of 75 %.
+fn metered(inputs: &FiredInputs, returned: f64) -> Options {
+    let UsefulOutput::Steam(s) = inputs.output else {
+        unreachable!()
+    };
+    Options {
+        metered_condensate: Some(MeteredCondensate {
+            return_flow: MassFlow::from_kg_per_s(returned * s.steam_flow.kg_per_s()).unwrap(),
+            condensate_temperature: celsius(85.0),
+            makeup_temperature: celsius(12.0),
+            target_return_fraction: Fraction::new(0.75).unwrap(),
+        }),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn metered_condensate_return_raises_the_measured_fraction_to_the_target() {
+    let inputs = gas_boiler(0.0);
+    let UsefulOutput::Steam(s) = inputs.output else {
+        unreachable!()
+    };
+    let Blowdown::FractionOfFeedwater(b) = s.blowdown else {
+        panic!("the test boiler states its blowdown as a fraction of the feedwater")
+    };
+    // Feedwater = steam / (1 − b); the extra 35 % of the steam replaces make-up in it.
+    let f = 0.35 * (1.0 - b.value());
+    let list = recommend(&inputs, &ECONOMICS, &metered(&inputs, 0.40)).unwrap();
+    let rec = list
+        .iter()
+        .find(|r| r.measure == Measure::CondensateReturn)
+        .unwrap();
+    let text = rec.assumptions.join("\n");
+    assert!(
+        text.contains("return fraction of 40.0 %; target 75.0 %"),
+        "{text}"
+    );
+    let p = s.steam_pressure;
+    let h = |t: f64| thermo::steam::enthalpy_pt(p, celsius(t)).unwrap();
+    let h_new = h(105.0) + f * (h(85.0) - h(12.0));
+    let (mut lo, mut hi) = (105.0, 180.0);
+    for _ in 0..80 {
+        let mid = 0.5 * (lo + hi);
+        if h(mid) < h_new { lo = mid } else { hi = mid }
+    }
+    let mut warmer = inputs.clone();
+    if let UsefulOutput::Steam(ref mut out) = warmer.output {
+        out.feedwater_temperature = celsius(0.5 * (lo + hi));
+    }
+    let duty_ratio = run(&warmer).useful_output / run(&inputs).useful_output;
+    assert!(duty_ratio < 1.0);
+    check_arithmetic(rec, duty_ratio);
+    check_against_rerun(&inputs, warmer, rec);
+
+    // At or above the target: nothing to advise.
+    let at_target = recommend(&inputs, &ECONOMICS, &metered(&inputs, 0.75)).unwrap();
+    assert!(!measures(&at_target).contains(&Measure::CondensateReturn));
+    // More condensate than steam is a meter fault, refused by name.
+    let err = recommend(&inputs, &ECONOMICS, &metered(&inputs, 1.2)).unwrap_err();
+    assert_eq!(err.field(), "condensate_return_flow", "{err}");
+    // Stated and metered together are refused.
+    let mut both = metered(&inputs, 0.40);
+    both.condensate_return = Some(CondensateReturn {
+        additional_fraction: Fraction::new(0.2).unwrap(),
+        condensate_temperature: celsius(90.0),
+        makeup_temperature: celsius(15.0),
+    });
+    let err = recommend(&inputs, &ECONOMICS, &both).unwrap_err();
+    assert_eq!(err.field(), "condensate_return", "{err}");
 }
 
 #[test]

@@ -420,6 +420,8 @@ struct StoredUnit {
     equipment_id: String,
     input: Value,
     result: Value,
+    #[serde(default)]
+    metered_extras: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -519,6 +521,7 @@ fn recompute(
         hashes.push(UnitHash {
             equipment_id: id.clone(),
             sha256: sha,
+            extras_sha256: unit.metered_extras.as_ref().map(aggregate::extras_hash),
         });
         units.push(d);
     }

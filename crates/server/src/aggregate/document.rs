@@ -2,6 +2,9 @@
 //! metered quantity (in the tag's unit): the same document a user would send to the single
 //! calculation, so the conversion to SI and the checks are the calculation document's own.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::facility::{Equipment, EquipmentType, Quantity, Source, SurfaceSpec};
@@ -65,26 +68,67 @@ pub(crate) fn quantity_at(path: &str) -> Option<Quantity> {
         .map(|(q, _)| *q)
 }
 
+/// A quantity's value as the calculation document takes it: a constant as written, or a
+/// tag's value in its unit with the meter's stated uncertainty; `None` when not available.
+fn source_value(
+    e: &Equipment,
+    q: Quantity,
+    value: &dyn Fn(Quantity) -> Option<f64>,
+) -> Option<Value> {
+    match e.source(q)? {
+        Source::Constant(a) => Some(a.0.clone()),
+        Source::Tag(t) => {
+            let v = value(q)?;
+            let mut m = Map::new();
+            m.insert("value".into(), json!(v));
+            m.insert("unit".into(), json!(t.unit));
+            if let Some(u) = &t.uncertainty {
+                m.insert("uncertainty".into(), json!(u));
+            }
+            Some(Value::Object(m))
+        }
+    }
+}
+
+/// One quantity kept beside a unit's calculation document ([`Quantity::is_extra`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraValue {
+    /// The meter tag it was aggregated from; absent for a constant of the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// The period mean in the tag's unit (`{value, unit, uncertainty?}`), or the constant as
+    /// written.
+    pub value: Value,
+}
+
+/// The quantities of `e` that are not inputs of the engineering core, with the values
+/// available (`value` as for [`unit_document`]); a tag left out for low coverage is absent.
+pub fn metered_extras(
+    e: &Equipment,
+    value: &dyn Fn(Quantity) -> Option<f64>,
+) -> BTreeMap<Quantity, ExtraValue> {
+    e.tags
+        .iter()
+        .filter(|(q, _)| q.is_extra())
+        .filter_map(|(&q, source)| {
+            Some((
+                q,
+                ExtraValue {
+                    tag: source.tag().map(|t| t.tag.clone()),
+                    value: source_value(e, q, value)?,
+                },
+            ))
+        })
+        .collect()
+}
+
 /// Builds the calculation document of `e`. `value(q)` gives a metered quantity's value in its
 /// tag's unit (`None` when not available: a quantity with a default then takes it); constants
 /// are taken as written in the spec, with their uncertainty; tags carry their meter's
 /// stated uncertainty.
 pub fn unit_document(e: &Equipment, value: &dyn Fn(Quantity) -> Option<f64>) -> Value {
-    let get = |q: Quantity| -> Option<Value> {
-        match e.source(q)? {
-            Source::Constant(a) => Some(a.0.clone()),
-            Source::Tag(t) => {
-                let v = value(q)?;
-                let mut m = Map::new();
-                m.insert("value".into(), json!(v));
-                m.insert("unit".into(), json!(t.unit));
-                if let Some(u) = &t.uncertainty {
-                    m.insert("uncertainty".into(), json!(u));
-                }
-                Some(Value::Object(m))
-            }
-        }
-    };
+    let get = |q: Quantity| source_value(e, q, value);
     let put = |m: &mut Map<String, Value>, key: &str, v: Option<Value>| {
         if let Some(v) = v {
             m.insert(key.to_string(), v);

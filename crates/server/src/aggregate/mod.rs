@@ -13,7 +13,7 @@ mod document;
 mod rollup;
 mod series;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::Serialize;
@@ -26,10 +26,10 @@ use crate::calc::output::{FiredDocument, OutputDocument};
 use crate::calc::{self, BoundaryError, RunOptions};
 use crate::facility::{Equipment, FacilitySpec, Quantity, Source, TagSpec};
 
-pub use document::unit_document;
+pub use document::{ExtraValue, metered_extras, unit_document};
 pub use rollup::{
-    FacilityProvenance, FacilitySummary, RollupFigure, RollupUncertainty, UnitHash, facility_hash,
-    summarize,
+    FacilityProvenance, FacilitySummary, RollupFigure, RollupUncertainty, UnitHash, extras_hash,
+    facility_hash, summarize,
 };
 pub use series::{Columns, FlatLine, SeriesStats, TagLimits, aggregate as aggregate_series};
 
@@ -326,6 +326,10 @@ pub struct UnitCalculation {
     pub input: Value,
     /// The complete result of the engineering core.
     pub result: Box<FiredDocument>,
+    /// Quantities kept beside `input` for the analysis (condensate return), each as the
+    /// document would take it; covered by the unit's `extras_sha256` in the provenance.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metered_extras: BTreeMap<Quantity, ExtraValue>,
 }
 
 /// The period as calculated.
@@ -431,7 +435,20 @@ pub fn calculate(
             let stats = tag_stats(t, by_tag.get(t.tag.as_str()), period, options, &mut scratch)?;
             let used = stats.coverage >= options.min_coverage && stats.mean.is_some();
             if !used {
-                if q.has_default() {
+                if q.is_extra() {
+                    warnings.push(QualityWarning {
+                        code: "tag_not_used",
+                        equipment_id: e.id.clone(),
+                        quantity: q,
+                        tag: t.tag.clone(),
+                        message: format!(
+                            "coverage {:.1} % is below the required {:.1} %: the tag is left \
+                             out and no metered condensate-return advice is given",
+                            100.0 * stats.coverage,
+                            100.0 * options.min_coverage
+                        ),
+                    });
+                } else if q.has_default() {
                     warnings.push(QualityWarning {
                         code: "tag_not_used",
                         equipment_id: e.id.clone(),
@@ -478,6 +495,7 @@ pub fn calculate(
     for (e, means, tags) in prepared {
         let input = unit_document(e, &|q| means[q.index()]);
         let result = run_unit(e, &input)?;
+        let metered_extras = metered_extras(e, &|q| means[q.index()]);
         let (score, weakest_tag) = tags
             .iter()
             .filter(|t| t.used)
@@ -495,6 +513,7 @@ pub fn calculate(
             },
             input,
             result,
+            metered_extras,
         });
     }
     let score = units

@@ -61,6 +61,9 @@ pub struct UnitHash {
     pub equipment_id: String,
     /// SHA-256 of its canonical inputs (thermo's provenance hash).
     pub sha256: String,
+    /// SHA-256 of its `metered_extras` ([`extras_hash`]); absent when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extras_sha256: Option<String>,
 }
 
 /// Provenance of a facility calculation.
@@ -74,13 +77,26 @@ pub struct FacilityProvenance {
     pub units: Vec<UnitHash>,
 }
 
+/// SHA-256 of a unit's `metered_extras` as stored: the text `thermaliq-extras/1` and the
+/// JSON with its keys sorted (serde_json's map order), so a stored document read back
+/// (PostgreSQL's JSONB reorders keys) hashes the same.
+pub fn extras_hash(extras: &serde_json::Value) -> String {
+    sha256_hex(format!("thermaliq-extras/1\n{extras}\n").as_bytes())
+}
+
 /// Facility hash: SHA-256 of the text `thermaliq-facility/1`, the method version, the
-/// facility id, the period in µs and one line `unit=<hash> <equipment id>` per unit, sorted;
-/// the same units, inputs and period give the same hash whatever the unit order.
+/// facility id, the period in µs and one line `unit=<hash> <equipment id>` per unit (and
+/// `extras=<hash> <equipment id>` per unit with metered extras), sorted; the same units,
+/// inputs and period give the same hash whatever the unit order.
 pub fn facility_hash(facility_id: &str, period: Period, units: &[UnitHash]) -> String {
     let mut lines: Vec<String> = units
         .iter()
         .map(|u| format!("unit={} {}", u.sha256, u.equipment_id))
+        .chain(units.iter().filter_map(|u| {
+            u.extras_sha256
+                .as_ref()
+                .map(|h| format!("extras={h} {}", u.equipment_id))
+        }))
         .collect();
     lines.sort();
     let text = format!(
@@ -103,6 +119,10 @@ pub(super) fn provenance(
         .map(|u| UnitHash {
             equipment_id: u.equipment_id.clone(),
             sha256: u.result.provenance.sha256.clone(),
+            extras_sha256: (!u.metered_extras.is_empty()).then(|| {
+                // A map of quantity names to strings and JSON values always serializes.
+                extras_hash(&serde_json::to_value(&u.metered_extras).unwrap_or_default())
+            }),
         })
         .collect();
     FacilityProvenance {

@@ -115,9 +115,13 @@ pub struct Equipment {
     #[serde(default, skip_serializing_if = "is_false")]
     pub has_air_preheater: bool,
     /// More condensate that could be returned (steam boilers): the condensate-return
-    /// recommendation is evaluated only when this is given.
+    /// recommendation is evaluated from this when the return is not metered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condensate_return: Option<CondensateReturnSpec>,
+    /// Return fraction (returned condensate / steam flow) the plant could reach, required
+    /// with a metered `condensate_return_flow` (`"80 %"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condensate_return_target: Option<Amount>,
 }
 
 /// The kinds of fired equipment a facility can hold.
@@ -407,11 +411,17 @@ pub enum Quantity {
     Duty,
     /// Auxiliary power entering the streams (fans, pumps).
     AuxiliaryPower,
+    /// Condensate returned to a steam boiler's feedwater tank (mass flow).
+    CondensateReturnFlow,
+    /// Temperature of the returned condensate entering the feedwater tank.
+    CondensateReturnTemperature,
+    /// Temperature of the make-up water entering the feedwater tank.
+    MakeupWaterTemperature,
 }
 
 impl Quantity {
     /// Every quantity, in document order.
-    pub const ALL: [Quantity; 23] = [
+    pub const ALL: [Quantity; 26] = [
         Self::FuelFlow,
         Self::FuelTemperature,
         Self::SteamFlow,
@@ -435,6 +445,9 @@ impl Quantity {
         Self::LiquidOutletTemperature,
         Self::Duty,
         Self::AuxiliaryPower,
+        Self::CondensateReturnFlow,
+        Self::CondensateReturnTemperature,
+        Self::MakeupWaterTemperature,
     ];
 
     /// Position in [`Quantity::ALL`], for tables indexed by quantity.
@@ -468,6 +481,9 @@ impl Quantity {
             Self::LiquidOutletTemperature => "liquid_outlet_temperature",
             Self::Duty => "duty",
             Self::AuxiliaryPower => "auxiliary_power",
+            Self::CondensateReturnFlow => "condensate_return_flow",
+            Self::CondensateReturnTemperature => "condensate_return_temperature",
+            Self::MakeupWaterTemperature => "makeup_water_temperature",
         }
     }
 
@@ -475,9 +491,11 @@ impl Quantity {
     pub fn dimensions(self) -> &'static [Dimension] {
         match self {
             Self::FuelFlow => &[Dimension::MassFlow, Dimension::StandardVolumeFlow],
-            Self::SteamFlow | Self::BlowdownFlow | Self::WaterFlow | Self::LiquidFlow => {
-                &[Dimension::MassFlow]
-            }
+            Self::SteamFlow
+            | Self::BlowdownFlow
+            | Self::WaterFlow
+            | Self::LiquidFlow
+            | Self::CondensateReturnFlow => &[Dimension::MassFlow],
             Self::SteamPressure | Self::FeedwaterPressure | Self::WaterPressure => {
                 &[Dimension::Pressure]
             }
@@ -494,7 +512,9 @@ impl Quantity {
             | Self::WaterInletTemperature
             | Self::WaterOutletTemperature
             | Self::LiquidInletTemperature
-            | Self::LiquidOutletTemperature => &[Dimension::Temperature],
+            | Self::LiquidOutletTemperature
+            | Self::CondensateReturnTemperature
+            | Self::MakeupWaterTemperature => &[Dimension::Temperature],
         }
     }
 
@@ -519,12 +539,23 @@ impl Quantity {
     /// Whether a stated uncertainty of the quantity is propagated (it is a measured input of
     /// the engineering core); feedwater and water pressures only fix water properties.
     pub fn propagates_uncertainty(self) -> bool {
-        !matches!(self, Self::FeedwaterPressure | Self::WaterPressure)
+        !matches!(self, Self::FeedwaterPressure | Self::WaterPressure) && !self.is_extra()
+    }
+
+    /// Whether the quantity is kept beside the unit's calculation document instead of in
+    /// it: the condensate-return quantities feed the recommendations, not the efficiency.
+    pub fn is_extra(self) -> bool {
+        matches!(
+            self,
+            Self::CondensateReturnFlow
+                | Self::CondensateReturnTemperature
+                | Self::MakeupWaterTemperature
+        )
     }
 }
 
 /// The stable names of [`Quantity::ALL`], for messages.
-const QUANTITY_NAMES: [&str; 23] = [
+const QUANTITY_NAMES: [&str; 26] = [
     "fuel_flow",
     "fuel_temperature",
     "steam_flow",
@@ -548,6 +579,9 @@ const QUANTITY_NAMES: [&str; 23] = [
     "liquid_outlet_temperature",
     "duty",
     "auxiliary_power",
+    "condensate_return_flow",
+    "condensate_return_temperature",
+    "makeup_water_temperature",
 ];
 
 impl<'de> Deserialize<'de> for Quantity {

@@ -190,6 +190,14 @@ fn applicable(e: &Equipment, at: &str) -> Result<Applicable, BoundaryError> {
                 (true, None) => required.push(Qt::SteamTemperature),
                 (false, Some(_)) => {}
             }
+            if e.tags.contains_key(&Qt::CondensateReturnFlow) {
+                required.extend([Qt::CondensateReturnTemperature, Qt::MakeupWaterTemperature]);
+            }
+            allowed.extend([
+                Qt::CondensateReturnFlow,
+                Qt::CondensateReturnTemperature,
+                Qt::MakeupWaterTemperature,
+            ]);
             if e.tags.contains_key(&Qt::BlowdownFlow) {
                 refuse(
                     r.blowdown_fraction.is_some(),
@@ -394,6 +402,7 @@ fn equipment(e: &Equipment, at: &str) -> Result<(), BoundaryError> {
             ));
         }
     }
+    condensate(e, at, ambient)?;
     let applicable = applicable(e, at)?;
     for q in &applicable.required {
         if !e.tags.contains_key(q) {
@@ -426,6 +435,73 @@ fn equipment(e: &Equipment, at: &str) -> Result<(), BoundaryError> {
         }
     }
     fuel(e, at)
+}
+
+/// The condensate-return quantities and target: steam boilers only; a metered return needs
+/// its temperatures (required in `applicable`) and a target, and replaces the stated
+/// `condensate_return`.
+fn condensate(e: &Equipment, at: &str, ambient: f64) -> Result<(), BoundaryError> {
+    use Quantity as Qt;
+    let extras = [
+        Qt::CondensateReturnFlow,
+        Qt::CondensateReturnTemperature,
+        Qt::MakeupWaterTemperature,
+    ];
+    if e.kind != EquipmentType::SteamBoiler {
+        if let Some(q) = extras.iter().find(|q| e.tags.contains_key(q)) {
+            return Err(BoundaryError::invalid(
+                format!("{at}.tags.{q}"),
+                format!("applies to a steam boiler, not to a {}", e.kind.as_str()),
+            ));
+        }
+        if e.condensate_return_target.is_some() {
+            return Err(BoundaryError::invalid(
+                format!("{at}.condensate_return_target"),
+                format!("applies to a steam boiler, not to a {}", e.kind.as_str()),
+            ));
+        }
+        return Ok(());
+    }
+    let metered = e.tags.contains_key(&Qt::CondensateReturnFlow);
+    if !metered && e.tags.contains_key(&Qt::CondensateReturnTemperature) {
+        return Err(BoundaryError::invalid(
+            format!("{at}.tags.condensate_return_temperature"),
+            "needs the condensate_return_flow it is the temperature of",
+        ));
+    }
+    let target_path = format!("{at}.condensate_return_target");
+    match (&e.condensate_return_target, metered) {
+        (None, true) => {
+            return Err(BoundaryError::invalid(
+                target_path,
+                "is required with a metered condensate_return_flow: the return fraction \
+                 (returned condensate / steam flow) the plant could reach, such as \"80 %\"",
+            ));
+        }
+        (Some(_), false) => {
+            return Err(BoundaryError::invalid(
+                target_path,
+                "applies to a metered condensate_return_flow, which this unit has not",
+            ));
+        }
+        (Some(t), true) => {
+            let target = amount::<kind::Fraction>(t, &target_path, ambient, false)?;
+            if target <= 0.0 {
+                return Err(BoundaryError::invalid(
+                    target_path,
+                    "must be above 0 (the share of the steam flow that could come back)",
+                ));
+            }
+        }
+        (None, false) => {}
+    }
+    if metered && e.condensate_return.is_some() {
+        return Err(BoundaryError::invalid(
+            format!("{at}.condensate_return"),
+            "give the stated condensate_return or a metered condensate_return_flow, not both",
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses a gauge unit for a barometric or dead-state pressure.

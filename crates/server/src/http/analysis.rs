@@ -5,6 +5,8 @@
 //! deterministic, so running those documents again gives the stored numbers bit for bit and
 //! the thermo results the analysis crate needs, without storing them twice.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -13,13 +15,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use store::{CalculationRecord, CalculationStatus};
 use thermo::fuel::Fuel;
-use thermo::inputs::{EquipmentInputs, FiredInputs};
+use thermo::inputs::{EquipmentInputs, FiredInputs, UsefulOutput};
 use thermo::quantity::STANDARD_ATMOSPHERE_PA;
 use thermo::results::FiredResult;
-use thermo::{Fraction, Temperature};
+use thermo::{Fraction, MassFlow, Temperature};
 
 use analysis::benchmark::{self, Equipment, FuelClass, HeatingBasis};
-use analysis::recommend::{self, CondensateReturn, Measure, Options, Recommendation};
+use analysis::recommend::{
+    self, CondensateReturn, Measure, MeteredCondensate, Options, Recommendation,
+};
 use analysis::sankey::{self, SankeyBasis, SvgOptions, UnitResult};
 
 use super::AppState;
@@ -28,8 +32,9 @@ use super::calculation::facility_spec;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use super::routes::ErrorBody;
-use crate::calc::{self, quantity::Q, quantity::kind};
-use crate::facility::{self, FacilitySpec};
+use crate::aggregate::ExtraValue;
+use crate::calc::{self, quantity::Kind, quantity::Q, quantity::kind};
+use crate::facility::{self, FacilitySpec, Quantity};
 
 /// Width of the rendered diagram, px.
 const SANKEY_WIDTH_PX: f64 = 800.0;
@@ -64,6 +69,8 @@ struct Unit {
     name: String,
     inputs: FiredInputs,
     result: FiredResult,
+    /// The stored `metered_extras` (condensate return).
+    extras: BTreeMap<Quantity, ExtraValue>,
 }
 
 /// The stored record of a completed calculation; 404 when unknown, 409 when it failed (a
@@ -102,11 +109,17 @@ fn rerun(index: usize, unit: &Value) -> Result<Unit, String> {
     let result = thermo::fired::calculate_fired(inputs)
         .map_err(|e| format!("{id}: {}", converted.error(&e)))?;
     let inputs = inputs.clone();
+    let extras = match unit.get("metered_extras") {
+        None => BTreeMap::new(),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| format!("{id}: metered_extras do not read: {e}"))?,
+    };
     Ok(Unit {
         id,
         name,
         inputs,
         result,
+        extras,
     })
 }
 
@@ -524,12 +537,103 @@ fn unit_benchmark(unit: &Unit, spec: Option<&facility::Equipment>, pricing: &Pri
     answer
 }
 
-/// The recommendation options of a unit: the defaults, with the condensate that the
-/// facility spec says could come back.
-fn options(spec: Option<&facility::Equipment>) -> Result<Options, String> {
+/// A stored extra quantity in SI, with where it came from (`tag FT-301` or `constant`).
+fn extra_si<K: Kind>(unit: &Unit, q: Quantity) -> Option<Result<(f64, String), String>> {
+    let extra = unit.extras.get(&q)?;
+    let read = |e: &dyn std::fmt::Display| format!("metered_extras.{q}: {e}");
+    let si = serde_json::from_value::<Q<K>>(extra.value.clone())
+        .map_err(|e| read(&e))
+        .and_then(|v| v.si(STANDARD_ATMOSPHERE_PA).map_err(|e| read(&e)));
+    let from = match &extra.tag {
+        Some(t) => format!("{q} tag {t}, mean over the period"),
+        None => format!("{q} a constant of the facility spec"),
+    };
+    Some(si.map(|v| (v, from)))
+}
+
+/// The metered condensate return of a unit with the sources of its values, when the stored
+/// calculation carries it; `Ok(None)` with a note when it cannot be used.
+fn metered(
+    unit: &Unit,
+    spec: Option<&facility::Equipment>,
+    notes: &mut Vec<String>,
+) -> Result<Option<(MeteredCondensate, Vec<String>)>, String> {
+    let Some(flow) = extra_si::<kind::MassFlow>(unit, Quantity::CondensateReturnFlow) else {
+        return Ok(None);
+    };
+    let hot = extra_si::<kind::Temperature>(unit, Quantity::CondensateReturnTemperature);
+    let cold = extra_si::<kind::Temperature>(unit, Quantity::MakeupWaterTemperature);
+    let (Some(hot), Some(cold)) = (hot, cold) else {
+        notes.push(
+            "the condensate return was metered, but its temperature or the make-up water \
+             temperature was not available over the period: no condensate-return advice"
+                .to_string(),
+        );
+        return Ok(None);
+    };
+    let Some(target) = spec.and_then(|e| e.condensate_return_target.as_ref()) else {
+        notes.push(
+            "the condensate return was metered, but the facility spec states no \
+             condensate_return_target: no condensate-return advice"
+                .to_string(),
+        );
+        return Ok(None);
+    };
+    let target = serde_json::from_value::<Q<kind::Fraction>>(target.0.clone())
+        .map_err(|e| e.to_string())
+        .and_then(|q| q.si(STANDARD_ATMOSPHERE_PA).map_err(|e| e.to_string()))
+        .and_then(|f| Fraction::new(f).map_err(|e| e.to_string()))
+        .map_err(|e| format!("condensate_return_target: {e}"))?;
+    let ((flow, flow_from), (hot, hot_from), (cold, cold_from)) = (flow?, hot?, cold?);
+    if let UsefulOutput::Steam(s) = &unit.inputs.output
+        && flow > s.steam_flow.kg_per_s()
+    {
+        notes.push(format!(
+            "the metered condensate return ({flow:.4} kg/s) exceeds the steam flow ({:.4} \
+             kg/s): check the tag; no condensate-return advice",
+            s.steam_flow.kg_per_s()
+        ));
+        return Ok(None);
+    }
+    let kelvin = |k: f64, q: Quantity| {
+        Temperature::from_kelvin(k).map_err(|e| format!("metered_extras.{q}: {e}"))
+    };
+    let metered = MeteredCondensate {
+        return_flow: MassFlow::from_kg_per_s(flow)
+            .map_err(|e| format!("metered_extras.condensate_return_flow: {e}"))?,
+        condensate_temperature: kelvin(hot, Quantity::CondensateReturnTemperature)?,
+        makeup_temperature: kelvin(cold, Quantity::MakeupWaterTemperature)?,
+        target_return_fraction: target,
+    };
+    Ok(Some((
+        metered,
+        vec![format!(
+            "measured values: {flow_from}; {hot_from}; {cold_from}; target \
+             condensate_return_target from the facility's current spec"
+        )],
+    )))
+}
+
+/// The recommendation options of a unit: the defaults, with the condensate return the
+/// stored calculation metered (and its make-up temperature for the blowdown cooler), or
+/// else the one the facility spec states; the assumptions of the metered values' sources.
+fn options(
+    unit: &Unit,
+    spec: Option<&facility::Equipment>,
+    notes: &mut Vec<String>,
+) -> Result<(Options, Vec<String>), String> {
     let mut options = Options::default();
+    if let Some(cold) = extra_si::<kind::Temperature>(unit, Quantity::MakeupWaterTemperature) {
+        let (k, _) = cold?;
+        options.makeup_water_temperature = Temperature::from_kelvin(k)
+            .map_err(|e| format!("metered_extras.makeup_water_temperature: {e}"))?;
+    }
+    if let Some((m, sources)) = metered(unit, spec, notes)? {
+        options.metered_condensate = Some(m);
+        return Ok((options, sources));
+    }
     let Some(cr) = spec.and_then(|e| e.condensate_return.as_ref()) else {
-        return Ok(options);
+        return Ok((options, Vec::new()));
     };
     let si = |a: &facility::Amount, field: &str, temperature: bool| -> Result<f64, String> {
         let read = |e: &dyn std::fmt::Display| format!("condensate_return.{field}: {e}");
@@ -557,7 +661,7 @@ fn options(spec: Option<&facility::Equipment>) -> Result<Options, String> {
         condensate_temperature: kelvin(&cr.condensate_temperature, "condensate_temperature")?,
         makeup_temperature: kelvin(&cr.makeup_temperature, "makeup_temperature")?,
     });
-    Ok(options)
+    Ok((options, Vec::new()))
 }
 
 /// One recommendation as answered: percent efficiencies with their basis named.
@@ -625,16 +729,32 @@ fn unit_recommendations(
         fuel_price_per_gj: price.unwrap_or(0.0),
         emission_factor_kg_per_gj: factor,
     };
-    let list = options(spec).and_then(|o| {
-        recommend::recommend(&unit.inputs, &economics, &o).map_err(|e| e.to_string())
+    let mut option_notes = Vec::new();
+    let list = options(unit, spec, &mut option_notes).and_then(|(o, sources)| {
+        recommend::recommend(&unit.inputs, &economics, &o)
+            .map(|list| (list, sources))
+            .map_err(|e| e.to_string())
     });
-    let list = match list {
+    if !option_notes.is_empty()
+        && let Some(all) = answer["notes"].as_array_mut()
+    {
+        all.extend(option_notes.into_iter().map(Value::from));
+    }
+    let (mut list, sources) = match list {
         Ok(list) => list,
         Err(reason) => {
             answer["reason"] = json!(format!("{}: {reason}", unit.id));
             return (answer, Vec::new());
         }
     };
+    for r in list
+        .iter_mut()
+        .filter(|r| r.measure == Measure::CondensateReturn)
+    {
+        let mut assumptions = sources.clone();
+        assumptions.append(&mut r.assumptions);
+        r.assumptions = assumptions;
+    }
     let kept: Vec<&Recommendation> = list
         .iter()
         .filter(|r| match r.measure {
