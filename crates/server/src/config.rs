@@ -15,7 +15,7 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
-use crate::settings::{CacheSettings, Settings, TokenPepper};
+use crate::settings::{CacheSettings, IntegrityCheckSettings, Settings, TokenPepper};
 
 /// Prefix of every configuration environment variable.
 pub const ENV_PREFIX: &str = "THERMALIQ_";
@@ -29,6 +29,10 @@ const MAX_BODY_LIMIT: u64 = 1 << 30;
 /// Longest shutdown grace or drain accepted, one hour.
 const MAX_SHUTDOWN_SECONDS: f64 = 3_600.0;
 
+/// Longest integrity-check interval or window accepted, 30 days: the check reads every row of
+/// its window, and a longer one is a mistake.
+const MAX_INTEGRITY_SECONDS: f64 = 30.0 * 86_400.0;
+
 /// Environment variable of the token pepper (or, with `_FILE`, of the file holding it).
 pub const TOKEN_PEPPER_ENV: &str = "THERMALIQ_TOKEN_PEPPER";
 
@@ -37,7 +41,7 @@ pub const TOKEN_PEPPER_ENV: &str = "THERMALIQ_TOKEN_PEPPER";
 pub const MIN_TOKEN_PEPPER_BYTES: usize = 16;
 
 /// Every key of the file, as written there and (upper-cased, prefixed) in the environment.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 15] = [
     "bind",
     "data_dir",
     "database_url",
@@ -50,6 +54,8 @@ const KEYS: [&str; 13] = [
     "token_cache_ttl_seconds",
     "shutdown_grace_seconds",
     "shutdown_drain_seconds",
+    "integrity_check_interval_seconds",
+    "integrity_check_window_seconds",
     "log",
 ];
 
@@ -142,6 +148,8 @@ struct Raw {
     token_cache_ttl_seconds: f64,
     shutdown_grace_seconds: f64,
     shutdown_drain_seconds: f64,
+    integrity_check_interval_seconds: f64,
+    integrity_check_window_seconds: f64,
     log: String,
 }
 
@@ -160,6 +168,8 @@ impl From<&Settings> for Raw {
             token_cache_ttl_seconds: s.token_cache_ttl.as_secs_f64(),
             shutdown_grace_seconds: s.shutdown_grace.as_secs_f64(),
             shutdown_drain_seconds: s.shutdown_drain.as_secs_f64(),
+            integrity_check_interval_seconds: s.integrity_check.interval.as_secs_f64(),
+            integrity_check_window_seconds: s.integrity_check.window.as_secs_f64(),
             log: s.log.clone(),
         }
     }
@@ -439,6 +449,27 @@ fn validate(raw: Raw, file: Option<&Path>) -> Result<Settings, ConfigError> {
             ),
         ));
     }
+    let integrity_check = IntegrityCheckSettings {
+        interval: seconds(
+            "integrity_check_interval_seconds",
+            o,
+            raw.integrity_check_interval_seconds,
+            MAX_INTEGRITY_SECONDS,
+        )?,
+        window: seconds(
+            "integrity_check_window_seconds",
+            o,
+            raw.integrity_check_window_seconds,
+            MAX_INTEGRITY_SECONDS,
+        )?,
+    };
+    if integrity_check.window.is_zero() {
+        return Err(invalid(
+            "integrity_check_window_seconds",
+            o,
+            "0 s would check nothing; give a positive number of seconds".into(),
+        ));
+    }
     if raw.log.trim().is_empty() {
         return Err(invalid(
             "log",
@@ -469,6 +500,7 @@ fn validate(raw: Raw, file: Option<&Path>) -> Result<Settings, ConfigError> {
         token_cache_ttl,
         shutdown_grace,
         shutdown_drain,
+        integrity_check,
         log: raw.log,
         token_pepper: None,
     })

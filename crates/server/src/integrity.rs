@@ -21,6 +21,7 @@ use crate::calc::output::FiredDocument;
 use crate::calc::{self, CalculationInput, OutputDocument, RunOptions};
 use crate::http::calculation::TimePeriod;
 use crate::http::{format_us, parse_rfc3339_us};
+use crate::settings::SharedSettings;
 
 /// Relative difference below which two stored numbers count as equal: a number read back
 /// from a JSON document may differ from the computed one in its last bits.
@@ -60,6 +61,19 @@ impl Rule {
         Rule::RequestMismatch,
         Rule::Unreadable,
     ];
+
+    /// The rule's name in reports and metric labels (`efficiency_out_of_range`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::EfficiencyOutOfRange => "efficiency_out_of_range",
+            Rule::ClosureAboveLimit => "closure_above_limit",
+            Rule::StatusInconsistent => "status_inconsistent",
+            Rule::ProvenanceMismatch => "provenance_mismatch",
+            Rule::ResultMismatch => "result_mismatch",
+            Rule::RequestMismatch => "request_mismatch",
+            Rule::Unreadable => "unreadable",
+        }
+    }
 }
 
 /// One rule broken by one row.
@@ -739,6 +753,45 @@ fn same_option(a: Option<f64>, b: Option<f64>) -> bool {
         (Some(a), Some(b)) => same(a, b),
         (None, None) => true,
         _ => false,
+    }
+}
+
+/// How long a disabled background check waits before reading the settings again, so that a
+/// reload turning it on takes effect.
+const DISABLED_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Checks the calculations created within `integrity_check.window` every
+/// `integrity_check.interval` (read from the settings in force, so a reload applies) and
+/// publishes the counts as the `thermaliq_integrity_violations` gauges the corruption alert
+/// reads; runs until its task is aborted. The first check runs at once, so a replica reports
+/// from its start.
+pub async fn watch(store: Store, settings: SharedSettings) {
+    loop {
+        let config = settings.current().integrity_check;
+        if config.interval.is_zero() {
+            tokio::time::sleep(DISABLED_RECHECK).await;
+            continue;
+        }
+        let window_us = i64::try_from(config.window.as_micros()).unwrap_or(i64::MAX);
+        let since_us = store::now_us().saturating_sub(window_us);
+        match check(&store, since_us).await {
+            Ok(report) => {
+                crate::metrics::record_integrity(&report.violations);
+                let broken = report.violations.values().sum::<u64>();
+                if broken > 0 {
+                    tracing::error!(
+                        checked = report.checked,
+                        violations = broken,
+                        since = %report.since,
+                        "integrity check found rows breaking a rule; run `thermaliq check integrity --since` for the rows"
+                    );
+                } else {
+                    tracing::debug!(checked = report.checked, "integrity check passed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "integrity check could not run"),
+        }
+        tokio::time::sleep(config.interval).await;
     }
 }
 

@@ -6,6 +6,7 @@
 //! explicit buckets so they render as real Prometheus histograms (`_bucket` series, usable by
 //! `histogram_quantile`) rather than summaries.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::aggregate::FacilityCalculation;
 use crate::http::ApiError;
+use crate::integrity::Rule;
 
 /// Calculation requests received (`POST /calculate`, `POST /recalculate`).
 pub const CALCULATION_REQUESTS: &str = "thermaliq_calculation_requests_total";
@@ -45,6 +47,12 @@ pub const STORE_ERRORS: &str = "thermaliq_store_errors_total";
 pub const HEAT_BALANCE_CLOSURE: &str = "thermaliq_heat_balance_closure_percent";
 /// Data-quality score of the last calculation of each facility, 0..1.
 pub const DATA_QUALITY_SCORE: &str = "thermaliq_data_quality_score";
+/// Facility input–output efficiency of the last calculation, percent, HHV basis.
+pub const EFFICIENCY: &str = "thermaliq_efficiency_percent";
+/// Calculations breaking each integrity rule, as the last background check found them.
+pub const INTEGRITY_VIOLATIONS: &str = "thermaliq_integrity_violations";
+/// When the last background integrity check finished, Unix seconds.
+pub const INTEGRITY_CHECK_TIMESTAMP: &str = "thermaliq_integrity_check_timestamp_seconds";
 /// Always 1, labelled with the running `version`.
 pub const BUILD_INFO: &str = "thermaliq_build_info";
 
@@ -166,6 +174,23 @@ fn describe() {
         "Data-quality score of the last calculation of each facility, ratio 0 to 1."
     );
     describe_gauge!(
+        EFFICIENCY,
+        Unit::Percent,
+        "Facility input-output efficiency of the last calculation of each facility, percent, \
+         by basis (hhv)."
+    );
+    describe_gauge!(
+        INTEGRITY_VIOLATIONS,
+        Unit::Count,
+        "Calculations created within the integrity-check window that break a rule, \
+         calculations, by rule, as the last background check found them."
+    );
+    describe_gauge!(
+        INTEGRITY_CHECK_TIMESTAMP,
+        Unit::Seconds,
+        "When the last background integrity check finished, Unix time in seconds."
+    );
+    describe_gauge!(
         BUILD_INFO,
         "Build information, constant 1 (dimensionless), labelled with the running version."
     );
@@ -210,6 +235,20 @@ pub fn record_facility(facility: &FacilityCalculation) {
     }
     gauge!(DATA_QUALITY_SCORE, "facility_id" => facility.facility_id.clone())
         .set(facility.data_quality.score);
+    gauge!(EFFICIENCY, "facility_id" => facility.facility_id.clone(), "basis" => "hhv")
+        .set(facility.efficiency_percent_hhv());
+}
+
+/// Publishes the counts of a background integrity check, one gauge per rule, and its time.
+pub fn record_integrity(violations: &BTreeMap<Rule, u64>) {
+    for rule in Rule::ALL {
+        let count = violations.get(&rule).copied().unwrap_or(0);
+        gauge!(INTEGRITY_VIOLATIONS, "rule" => rule.name()).set(count as f64);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    gauge!(INTEGRITY_CHECK_TIMESTAMP).set(now);
 }
 
 /// Counts one calculation cache lookup.

@@ -38,11 +38,32 @@ pub struct Settings {
     /// After a stop signal, how long the service keeps accepting requests while answering
     /// readiness 503, so that load balancers stop sending before the listener closes.
     pub shutdown_drain: Duration,
+    /// The background integrity check of `serve`, which sets the
+    /// `thermaliq_integrity_violations` gauges the corruption alert reads.
+    pub integrity_check: IntegrityCheckSettings,
     /// Log filter (`RUST_LOG` syntax: `info`, `info,tower_http=debug`).
     pub log: String,
     /// Key of the stored token digests (`THERMALIQ_TOKEN_PEPPER`); without one a token is
     /// stored as its plain SHA-256.
     pub token_pepper: Option<TokenPepper>,
+}
+
+/// How often `serve` checks the calculations stored recently, and how far back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IntegrityCheckSettings {
+    /// Time between the end of one check and the start of the next; zero turns the check off.
+    pub interval: Duration,
+    /// The calculations checked: those created within this time before the check starts.
+    pub window: Duration,
+}
+
+impl Default for IntegrityCheckSettings {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(300),
+            window: Duration::from_secs(3_600),
+        }
+    }
 }
 
 /// A server-side secret keying the stored token digests (HMAC-SHA256), so that a copy of the
@@ -113,6 +134,7 @@ impl Default for Settings {
             token_cache_ttl: Duration::from_secs(5),
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             shutdown_drain: Duration::ZERO,
+            integrity_check: IntegrityCheckSettings::default(),
             log: "info".to_string(),
             token_pepper: None,
         }
@@ -136,6 +158,7 @@ impl std::fmt::Debug for Settings {
             .field("token_cache_ttl", &self.token_cache_ttl)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("shutdown_drain", &self.shutdown_drain)
+            .field("integrity_check", &self.integrity_check)
             .field("log", &self.log)
             .field("token_pepper", &self.token_pepper)
             .finish()

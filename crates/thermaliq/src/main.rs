@@ -18,12 +18,14 @@ mod db;
 mod failure;
 mod ingest;
 mod manage;
+mod probe;
 mod serve;
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -95,6 +97,17 @@ enum Command {
         /// Set up the demo facility with a day of meter data and an admin token.
         #[arg(long)]
         demo: bool,
+    },
+    /// Ask a running server whether it is healthy (GET /v1/thermaliq/health): exit 0 when
+    /// it answers "healthy", 1 otherwise; for container health checks and runbooks.
+    Health {
+        /// The server's base URL [default: the configured bind address, on loopback when it
+        /// is a wildcard].
+        #[arg(long)]
+        url: Option<String>,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
     },
     /// Database schema migrations.
     Migrate {
@@ -320,6 +333,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             server::config::Overrides { bind, ..flags },
             demo,
         )),
+        Command::Health { url, timeout } => {
+            let timeout = Duration::try_from_secs_f64(timeout)
+                .ok()
+                .filter(|t| !t.is_zero())
+                .ok_or_else(|| {
+                    refused(format!(
+                        "--timeout: {timeout} is not a positive number of seconds"
+                    ))
+                })?;
+            let url = match url {
+                Some(url) => url,
+                None => probe::local_url(settings(&source)?.bind),
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            lift(runtime.block_on(probe::health(&url, timeout)))
+        }
         Command::Migrate { command } => {
             serve::init_cli_logs();
             let settings = settings(&source)?;

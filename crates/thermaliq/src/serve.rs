@@ -139,8 +139,10 @@ async fn serve(source: ConfigSource, settings: Settings, logs: LogHandle, demo: 
         println!("{}", banner.text(app.local_addr()));
     }
     let reloads = tokio::spawn(reload_on_hangup(hangups, source, app.settings(), logs));
+    let integrity = tokio::spawn(server::integrity::watch(store.clone(), app.settings()));
     let served = app.run_until_stopped(stop).await;
     reloads.abort();
+    integrity.abort();
     match served {
         Ok(()) => {
             store.close().await;

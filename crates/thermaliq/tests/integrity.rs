@@ -97,10 +97,16 @@ struct Service {
 
 impl Service {
     fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Starts the service with extra `THERMALIQ_*` variables.
+    fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_thermaliq"))
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("THERMALIQ_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -139,6 +145,22 @@ impl Service {
         let status = head.lines().next().unwrap_or_default().to_string();
         let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
         (status, json)
+    }
+}
+
+impl Service {
+    /// The Prometheus scrape.
+    fn metrics(&self) -> String {
+        let mut s = TcpStream::connect(&self.addr).expect("connects");
+        write!(
+            s,
+            "GET /v1/thermaliq/metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .expect("request sent");
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).expect("answer read");
+        answer
     }
 }
 
@@ -284,6 +306,70 @@ fn altered_inputs_are_named_and_since_bounds_the_window() {
     assert!(!named(&report, &ids[1]).is_empty(), "{report:#}");
     let report = check(d, &after(&ids[1]), 0);
     assert_eq!(report["checked"], 1, "{report:#}");
+}
+
+/// The value of the sample `series` (name and labels as rendered) in a scrape.
+fn sample(scrape: &str, series: &str) -> Option<f64> {
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
+
+#[test]
+fn the_background_check_of_serve_publishes_violations_as_gauges() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let ids = store_with_calculations(d);
+    let fast = [("THERMALIQ_INTEGRITY_CHECK_INTERVAL_SECONDS", "0.2")];
+    let rule = |r: &str| format!("thermaliq_integrity_violations{{rule=\"{r}\"}}");
+
+    let service = Service::start_with(d, &fast);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let clean = loop {
+        let scrape = service.metrics();
+        if sample(&scrape, "thermaliq_integrity_check_timestamp_seconds").is_some() {
+            break scrape;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no check ran: {scrape}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    for r in [
+        "provenance_mismatch",
+        "efficiency_out_of_range",
+        "unreadable",
+    ] {
+        assert_eq!(sample(&clean, &rule(r)), Some(0.0), "{r}: {clean}");
+    }
+
+    // Altered behind the running service's back: the next check counts it.
+    database(d)
+        .execute(
+            "UPDATE calculations SET request = json_set(request, '$.time_period.end', ?1) \
+             WHERE id = ?2",
+            params!["2025-11-01T00:10:01Z", ids[0]],
+        )
+        .expect("tampered");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let scrape = service.metrics();
+        if sample(&scrape, &rule("provenance_mismatch")) == Some(1.0) {
+            assert_eq!(
+                sample(&scrape, &rule("request_mismatch")),
+                Some(1.0),
+                "{scrape}"
+            );
+            assert_eq!(sample(&scrape, &rule("efficiency_out_of_range")), Some(0.0));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not counted: {scrape}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[test]

@@ -512,3 +512,49 @@ fn an_invalid_configuration_is_refused_at_start_naming_the_key() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `thermaliq health` with `args` and `env`; returns its exit code and output.
+fn health(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_thermaliq"))
+        .arg("health")
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[test]
+fn the_health_verb_passes_only_when_the_server_says_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "bind = \"127.0.0.1:0\"\n");
+    let served = Served::start(dir.path(), &config);
+    let url = format!("http://{}", served.addr);
+
+    let (code, text) = health(&["--url", &url], &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let answer: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(answer["status"], "healthy", "{text}");
+    assert_eq!(answer["version"], env!("CARGO_PKG_VERSION"), "{text}");
+
+    // Without --url it probes the configured bind address, a wildcard one on loopback.
+    let port = served.addr.rsplit(':').next().unwrap();
+    let wildcard = format!("0.0.0.0:{port}");
+    let (code, text) = health(&[], &[("THERMALIQ_BIND", &wildcard)]);
+    assert_eq!(code, Some(0), "{text}");
+
+    // A server that is not there, or a path that is not the health endpoint, fails.
+    drop(served);
+    let (code, text) = health(&["--url", &url, "--timeout", "2"], &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("did not answer"), "{text}");
+    let (code, text) = health(&["--timeout", "0"], &[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("--timeout"), "{text}");
+}
