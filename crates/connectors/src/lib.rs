@@ -6,6 +6,7 @@
 //! Operators read about configuration and metrics in `docs/CONNECTORS.md`.
 
 mod buffer;
+pub mod config;
 pub mod modbus;
 pub mod telemetry;
 

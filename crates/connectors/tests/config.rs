@@ -57,10 +57,7 @@ fn defaults_fill_what_a_minimal_device_leaves_out() {
         "#,
     );
     c.validate().expect("valid");
-    assert_eq!(
-        c.buffer_limit,
-        connectors::modbus::config::DEFAULT_BUFFER_LIMIT
-    );
+    assert_eq!(c.buffer_limit, connectors::config::DEFAULT_BUFFER_LIMIT);
     let d = &c.modbus[0];
     assert_eq!((d.port, d.unit_id), (502, 1));
     assert_eq!((d.poll_interval_s, d.timeout_s), (1.0, 1.0));

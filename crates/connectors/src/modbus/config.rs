@@ -1,15 +1,12 @@
 //! Configuration of the Modbus TCP meters: devices and their register maps, as the `connectors`
 //! section of a facility file carries them (shape documented in `docs/CONNECTORS.md`).
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::plan::MAX_REGISTERS_PER_REQUEST;
-
-/// Readings held while the ingest path is unavailable, unless configured otherwise.
-pub const DEFAULT_BUFFER_LIMIT: usize = 100_000;
+use crate::config::{ConfigError, refuse};
 
 /// Longest poll interval or circuit-open time accepted, s (a day): longer is a typo.
 const MAX_PERIOD_S: f64 = 86_400.0;
@@ -19,27 +16,6 @@ const MAX_TIMEOUT_S: f64 = 600.0;
 const MAX_BACKOFF_S: f64 = 60.0;
 /// Most retries of one request accepted: more would hold a poll cycle for minutes.
 const MAX_RETRIES: u32 = 10;
-
-/// The `connectors` section of a facility file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectorsConfig {
-    /// Readings held while the ingest path is down; beyond it the oldest are dropped (counted).
-    #[serde(default = "default_buffer_limit")]
-    pub buffer_limit: usize,
-    /// Modbus TCP energy meters.
-    #[serde(default)]
-    pub modbus: Vec<ModbusDevice>,
-}
-
-impl Default for ConnectorsConfig {
-    fn default() -> Self {
-        Self {
-            buffer_limit: DEFAULT_BUFFER_LIMIT,
-            modbus: Vec::new(),
-        }
-    }
-}
 
 /// One Modbus TCP device (a meter, or a gateway in front of one, addressed by its unit id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,51 +154,8 @@ pub enum Order {
     Little,
 }
 
-/// A configuration value refused, with the path of its field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct ConfigError {
-    /// Path of the field, e.g. `connectors.modbus[0].points[2].address`.
-    pub field: String,
-    /// Why it was refused.
-    pub reason: String,
-}
-
-impl ConnectorsConfig {
-    /// Refuses the first value out of its range, naming its field.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.buffer_limit == 0 {
-            return Err(refuse(
-                "connectors.buffer_limit".into(),
-                "must hold at least one reading",
-            ));
-        }
-        let mut names = HashSet::new();
-        let mut tags = HashSet::new();
-        for (i, d) in self.modbus.iter().enumerate() {
-            let at = format!("connectors.modbus[{i}]");
-            d.validate(&at)?;
-            if !names.insert(d.name.as_str()) {
-                return Err(refuse(
-                    format!("{at}.name"),
-                    &format!("{:?} names another device too", d.name),
-                ));
-            }
-            for (j, p) in d.points.iter().enumerate() {
-                if !tags.insert(p.tag.as_str()) {
-                    return Err(refuse(
-                        format!("{at}.points[{j}].tag"),
-                        &format!("{:?} is fed by another point too", p.tag),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 impl ModbusDevice {
-    fn validate(&self, at: &str) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self, at: &str) -> Result<(), ConfigError> {
         let field = |name: &str| format!("{at}.{name}");
         if self.name.trim().is_empty() {
             return Err(refuse(field("name"), "must not be empty"));
@@ -368,13 +301,6 @@ impl ModbusPoint {
     }
 }
 
-fn refuse(field: String, reason: &str) -> ConfigError {
-    ConfigError {
-        field,
-        reason: reason.to_string(),
-    }
-}
-
 /// A duration in seconds: finite, positive (or zero when `zero_ok`), at most `max`.
 fn seconds(field: &str, value: f64, max: f64, zero_ok: bool) -> Result<(), ConfigError> {
     let low_ok = if zero_ok { value >= 0.0 } else { value > 0.0 };
@@ -388,9 +314,6 @@ fn seconds(field: &str, value: f64, max: f64, zero_ok: bool) -> Result<(), Confi
     ))
 }
 
-fn default_buffer_limit() -> usize {
-    DEFAULT_BUFFER_LIMIT
-}
 fn default_port() -> u32 {
     502
 }

@@ -6,7 +6,6 @@ pub mod decode;
 pub mod plan;
 mod poller;
 
-pub use config::{
-    ConfigError, ConnectorsConfig, DataType, ModbusDevice, ModbusPoint, Order, RegisterFunction,
-};
+pub use crate::config::{ConfigError, ConnectorsConfig};
+pub use config::{DataType, ModbusDevice, ModbusPoint, Order, RegisterFunction};
 pub use poller::{Health, ModbusPoller, SourceStatus, StartError};

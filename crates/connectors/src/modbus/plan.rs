@@ -2,7 +2,8 @@
 //! table share one request, up to the protocol's limit. Gaps are never bridged, since a
 //! meter may answer "illegal data address" for a register it does not map.
 
-use super::config::{ConfigError, ModbusPoint, RegisterFunction};
+use super::config::{ModbusPoint, RegisterFunction};
+use crate::config::ConfigError;
 
 /// Most registers one read request may ask for (Modbus Application Protocol V1.1b3, §6.3 and
 /// §6.4: 1 to 125 registers).

@@ -14,11 +14,12 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_modbus::client::{Client, Context, Reader, tcp};
 use tokio_modbus::{ExceptionCode, Slave};
 
-use super::config::{ConfigError, ConnectorsConfig, ModbusDevice, RegisterFunction};
+use super::config::{ModbusDevice, RegisterFunction};
 use super::decode::point_value;
 use super::plan::{ReadRequest, plan};
 use crate::ReadingSink;
 use crate::buffer::{Buffer, deliver};
+use crate::config::{ConfigError, ConnectorsConfig};
 use crate::telemetry::{self, ENERGY_METER, ERRORS, HEALTH, REQUEST_DURATION, REQUESTS};
 
 /// Health of a source.
