@@ -11,5 +11,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 source scripts/test-services.sh
 source scripts/test-peers.sh
+bash scripts/check-deploy.sh
 cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --doc --locked

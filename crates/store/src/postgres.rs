@@ -24,6 +24,9 @@ use crate::model::{
 static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
     let mut migrator = sqlx::migrate!("./migrations/postgres");
     migrator.dangerous_set_table_name("schema_migrations");
+    // A newer release's migrations are expected during a rollback (docs/runbooks/
+    // schema-compatibility.md): this binary runs on that schema rather than refusing it.
+    migrator.set_ignore_missing(true);
     migrator
 });
 
@@ -278,17 +281,8 @@ impl PostgresStore {
             .into_iter()
             .map(|(m, _)| m)
             .collect();
-        let target = match to {
-            MigrateDownTarget::Steps(0) => return Ok(Vec::new()),
-            MigrateDownTarget::Steps(n) => {
-                let keep = applied.len().saturating_sub(n as usize);
-                keep.checked_sub(1).map_or(0, |i| applied[i].version)
-            }
-            MigrateDownTarget::To(0) => 0,
-            MigrateDownTarget::To(v) if MIGRATOR.version_exists(v) => v,
-            MigrateDownTarget::To(v) => {
-                return Err(migration_error(format!("unknown migration version {v}")));
-            }
+        let Some(target) = crate::migration_target::down_target(&MIGRATOR, &applied, to)? else {
+            return Ok(Vec::new());
         };
         self.forget_partitions();
         MIGRATOR
@@ -855,7 +849,7 @@ impl FacilityRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct CalculationRow {
+pub(crate) struct CalculationRow {
     id: String,
     facility_id: String,
     period_start_us: i64,
@@ -874,7 +868,7 @@ struct CalculationRow {
 }
 
 impl CalculationRow {
-    fn into_record(self, equipment_ids: Vec<String>) -> Result<CalculationRecord> {
+    pub(crate) fn into_record(self, equipment_ids: Vec<String>) -> Result<CalculationRecord> {
         Ok(CalculationRecord {
             status: parse_status(&self.status)?,
             request: from_json_text(&self.request, "calculation request")?,
@@ -959,7 +953,7 @@ fn parse_status(s: &str) -> Result<CalculationStatus> {
 }
 
 /// Cursor "created_at_us.id" of the last item of the previous page.
-fn parse_cursor(cursor: &str) -> Result<(i64, String)> {
+pub(crate) fn parse_cursor(cursor: &str) -> Result<(i64, String)> {
     cursor
         .split_once('.')
         .and_then(|(us, id)| Some((us.parse().ok()?, id.to_owned())))

@@ -30,6 +30,9 @@ use crate::sqlite_read::BulkReaders;
 static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
     let mut migrator = sqlx::migrate!("./migrations/sqlite");
     migrator.dangerous_set_table_name("schema_migrations");
+    // A newer release's migrations are expected during a rollback (docs/runbooks/
+    // schema-compatibility.md): this binary runs on that schema rather than refusing it.
+    migrator.set_ignore_missing(true);
     migrator
 });
 
@@ -260,17 +263,8 @@ impl SqliteStore {
             .into_iter()
             .map(|(m, _)| m)
             .collect();
-        let target = match to {
-            MigrateDownTarget::Steps(0) => return Ok(Vec::new()),
-            MigrateDownTarget::Steps(n) => {
-                let keep = applied.len().saturating_sub(n as usize);
-                keep.checked_sub(1).map_or(0, |i| applied[i].version)
-            }
-            MigrateDownTarget::To(0) => 0,
-            MigrateDownTarget::To(v) if MIGRATOR.version_exists(v) => v,
-            MigrateDownTarget::To(v) => {
-                return Err(migration_error(format!("unknown migration version {v}")));
-            }
+        let Some(target) = crate::migration_target::down_target(&MIGRATOR, &applied, to)? else {
+            return Ok(Vec::new());
         };
         MIGRATOR
             .undo(&self.writer, target)
@@ -872,7 +866,7 @@ impl SqliteStore {
 
     /// A write transaction that takes the write lock up front, so it never fails half-way
     /// with SQLITE_BUSY when another process writes.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
         self.writer
             .begin_with("BEGIN IMMEDIATE")
             .await
@@ -1029,7 +1023,7 @@ const CALCULATION_SELECT: &str = "SELECT id, facility_id, period_start_us, perio
      FROM calculations WHERE id = ?1";
 
 #[derive(sqlx::FromRow)]
-struct CalculationRow {
+pub(crate) struct CalculationRow {
     id: String,
     facility_id: String,
     period_start_us: i64,
@@ -1048,7 +1042,7 @@ struct CalculationRow {
 }
 
 impl CalculationRow {
-    fn into_record(self, equipment_ids: Vec<String>) -> Result<CalculationRecord> {
+    pub(crate) fn into_record(self, equipment_ids: Vec<String>) -> Result<CalculationRecord> {
         Ok(CalculationRecord {
             status: parse_status(&self.status)?,
             id: self.id,
@@ -1133,7 +1127,7 @@ fn parse_status(s: &str) -> Result<CalculationStatus> {
 }
 
 /// Cursor "created_at_us.id" of the last item of the previous page.
-fn parse_cursor(cursor: &str) -> Result<(i64, String)> {
+pub(crate) fn parse_cursor(cursor: &str) -> Result<(i64, String)> {
     cursor
         .split_once('.')
         .and_then(|(us, id)| Some((us.parse().ok()?, id.to_owned())))
@@ -1170,7 +1164,7 @@ fn map_err(e: sqlx::Error) -> Error {
 
 /// Maps a driver error to the store's vocabulary; `field` names what was being written, used
 /// when SQLite does not name the constraint.
-fn map_err_in(field: &str, e: sqlx::Error) -> Error {
+pub(crate) fn map_err_in(field: &str, e: sqlx::Error) -> Error {
     match e {
         sqlx::Error::Database(db) => {
             let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
