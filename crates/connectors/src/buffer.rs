@@ -35,7 +35,7 @@ struct State {
 }
 
 /// Readings waiting for the sink, at most `limit`.
-pub(crate) struct Buffer {
+pub struct Buffer {
     state: Mutex<State>,
     notify: Notify,
     limit: usize,
@@ -44,7 +44,7 @@ pub(crate) struct Buffer {
 
 impl Buffer {
     /// An empty buffer of `limit` readings for sources named `sources` (index = position).
-    pub(crate) fn new(limit: usize, connector_type: &'static str, sources: &[String]) -> Self {
+    pub fn new(limit: usize, connector_type: &'static str, sources: &[String]) -> Self {
         let sources = sources
             .iter()
             .map(|s| {
@@ -74,7 +74,7 @@ impl Buffer {
     }
 
     /// Appends a source's readings, dropping the oldest beyond the bound.
-    pub(crate) fn push(&self, source: usize, readings: Vec<Reading>) {
+    pub fn push(&self, source: usize, readings: Vec<Reading>) {
         if readings.is_empty() {
             return;
         }
@@ -112,18 +112,23 @@ impl Buffer {
     }
 
     /// Readings waiting.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.lock().queue.len()
     }
 
+    /// Whether no reading is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.lock().queue.is_empty()
+    }
+
     /// Readings dropped since the start.
-    pub(crate) fn dropped(&self) -> u64 {
+    pub fn dropped(&self) -> u64 {
         self.lock().dropped
     }
 }
 
 /// Delivers the buffer to the sink until `stop`, then tries once more to deliver what is left.
-pub(crate) async fn deliver<S: ReadingSink>(
+pub async fn deliver<S: ReadingSink>(
     buffer: Arc<Buffer>,
     sink: Arc<S>,
     facility_id: String,
@@ -132,7 +137,7 @@ pub(crate) async fn deliver<S: ReadingSink>(
 ) {
     let mut backoff = SINK_BACKOFF_MIN;
     loop {
-        if buffer.len() == 0 {
+        if buffer.is_empty() {
             tokio::select! {
                 _ = buffer.notify.notified() => {}
                 _ = stop.changed() => break,
@@ -148,7 +153,7 @@ pub(crate) async fn deliver<S: ReadingSink>(
             backoff = (backoff * 2).min(SINK_BACKOFF_MAX);
         }
     }
-    while buffer.len() > 0 {
+    while !buffer.is_empty() {
         if !deliver_batch(&buffer, sink.as_ref(), &facility_id, kind).await {
             break;
         }

@@ -252,6 +252,8 @@ fn config(devices: Vec<ModbusDevice>, buffer_limit: usize) -> ConnectorsConfig {
     ConnectorsConfig {
         buffer_limit,
         modbus: devices,
+        historian: Vec::new(),
+        opcua: Vec::new(),
     }
 }
 

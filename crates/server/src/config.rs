@@ -15,7 +15,9 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Serialize};
 
-use crate::settings::{CacheSettings, IntegrityCheckSettings, Settings, TokenPepper};
+use crate::settings::{
+    CacheSettings, ErpSigningKey, IntegrityCheckSettings, Settings, TokenPepper,
+};
 
 /// Prefix of every configuration environment variable.
 pub const ENV_PREFIX: &str = "THERMALIQ_";
@@ -40,8 +42,17 @@ pub const TOKEN_PEPPER_ENV: &str = "THERMALIQ_TOKEN_PEPPER";
 /// digests, which is what the pepper is there to prevent.
 pub const MIN_TOKEN_PEPPER_BYTES: usize = 16;
 
+/// Environment variable of the ERP signing key (or, with `_FILE`, of the file holding it).
+pub const ERP_SIGNING_KEY_ENV: &str = "THERMALIQ_ERP_SIGNING_KEY";
+
+/// Shortest ERP signing key accepted, bytes, as for the token pepper.
+pub const MIN_ERP_SIGNING_KEY_BYTES: usize = 16;
+
+/// Longest ERP delivery timeout or backoff accepted, one day.
+const MAX_ERP_SECONDS: f64 = 86_400.0;
+
 /// Every key of the file, as written there and (upper-cased, prefixed) in the environment.
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 19] = [
     "bind",
     "data_dir",
     "database_url",
@@ -57,6 +68,10 @@ const KEYS: [&str; 15] = [
     "integrity_check_interval_seconds",
     "integrity_check_window_seconds",
     "log",
+    "erp_url",
+    "erp_timeout_seconds",
+    "erp_retry_max_seconds",
+    "erp_retention_days",
 ];
 
 /// A configuration that cannot be used.
@@ -151,6 +166,11 @@ struct Raw {
     integrity_check_interval_seconds: f64,
     integrity_check_window_seconds: f64,
     log: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    erp_url: Option<String>,
+    erp_timeout_seconds: f64,
+    erp_retry_max_seconds: f64,
+    erp_retention_days: f64,
 }
 
 impl From<&Settings> for Raw {
@@ -171,6 +191,10 @@ impl From<&Settings> for Raw {
             integrity_check_interval_seconds: s.integrity_check.interval.as_secs_f64(),
             integrity_check_window_seconds: s.integrity_check.window.as_secs_f64(),
             log: s.log.clone(),
+            erp_url: s.erp_url.clone(),
+            erp_timeout_seconds: s.erp_timeout.as_secs_f64(),
+            erp_retry_max_seconds: s.erp_retry_max.as_secs_f64(),
+            erp_retention_days: s.erp_retention.as_secs_f64() / 86_400.0,
         }
     }
 }
@@ -233,12 +257,13 @@ fn figment_error(e: figment::Error) -> ConfigError {
     };
     let message = match &e.kind {
         figment::error::Kind::UnknownField(name, _)
-            if name.contains("password") || name.contains("pepper") =>
+            if name.contains("password") || name.contains("pepper") || name.contains("key") =>
         {
             format!(
                 "{name:?} is not a configuration key: secrets come from \
-                 THERMALIQ_DATABASE_PASSWORD, THERMALIQ_REDIS_PASSWORD or \
-                 THERMALIQ_TOKEN_PEPPER, or from the files named by their _FILE variants"
+                 THERMALIQ_DATABASE_PASSWORD, THERMALIQ_REDIS_PASSWORD, \
+                 THERMALIQ_TOKEN_PEPPER or THERMALIQ_ERP_SIGNING_KEY, or from the files named \
+                 by their _FILE variants"
             )
         }
         figment::error::Kind::UnknownField(name, _) => {
@@ -303,7 +328,45 @@ pub fn load(
         settings.redis_url = Some(with_password(url, &password, "redis_url")?);
     }
     settings.token_pepper = token_pepper(&vars)?;
+    settings.erp_signing_key = erp_signing_key(&vars, settings.erp_url.is_some())?;
     Ok(settings)
+}
+
+/// The ERP signing key from `THERMALIQ_ERP_SIGNING_KEY[_FILE]`: required with `erp_url`
+/// (an unsigned delivery could not be trusted), refused without it (a key for nothing is a
+/// mistake), and at least [`MIN_ERP_SIGNING_KEY_BYTES`] long; its bytes are used as given.
+fn erp_signing_key(
+    vars: &BTreeMap<String, String>,
+    has_url: bool,
+) -> Result<Option<ErpSigningKey>, ConfigError> {
+    let key = secret(vars, ERP_SIGNING_KEY_ENV)?;
+    let variable = if vars.get(ERP_SIGNING_KEY_ENV).is_some_and(|v| !v.is_empty()) {
+        ERP_SIGNING_KEY_ENV.to_string()
+    } else {
+        format!("{ERP_SIGNING_KEY_ENV}_FILE")
+    };
+    let refuse = |variable: String, message: String| ConfigError::Secret { variable, message };
+    match key {
+        None if has_url => Err(refuse(
+            ERP_SIGNING_KEY_ENV.to_string(),
+            "erp_url is set but no signing key: set THERMALIQ_ERP_SIGNING_KEY or \
+             THERMALIQ_ERP_SIGNING_KEY_FILE (`openssl rand -hex 32` makes a good one)"
+                .into(),
+        )),
+        None => Ok(None),
+        Some(_) if !has_url => Err(refuse(
+            variable,
+            "an ERP signing key is given but no erp_url to deliver to".into(),
+        )),
+        Some(key) if key.len() < MIN_ERP_SIGNING_KEY_BYTES => Err(refuse(
+            variable,
+            format!(
+                "the ERP signing key has {} bytes; give at least {MIN_ERP_SIGNING_KEY_BYTES}",
+                key.len()
+            ),
+        )),
+        Some(key) => Ok(Some(ErpSigningKey::new(key))),
+    }
 }
 
 /// The token pepper from `THERMALIQ_TOKEN_PEPPER[_FILE]`, refused when shorter than
@@ -477,6 +540,38 @@ fn validate(raw: Raw, file: Option<&Path>) -> Result<Settings, ConfigError> {
             "the log filter is empty; use info".into(),
         ));
     }
+    let erp_timeout = seconds(
+        "erp_timeout_seconds",
+        o,
+        raw.erp_timeout_seconds,
+        MAX_ERP_SECONDS,
+    )?;
+    let erp_retry_max = seconds(
+        "erp_retry_max_seconds",
+        o,
+        raw.erp_retry_max_seconds,
+        MAX_ERP_SECONDS,
+    )?;
+    for (field, value) in [
+        ("erp_timeout_seconds", erp_timeout),
+        ("erp_retry_max_seconds", erp_retry_max),
+    ] {
+        if value.is_zero() {
+            return Err(invalid(
+                field,
+                o,
+                "0 s is not a usable limit; give a positive number of seconds".into(),
+            ));
+        }
+    }
+    let days = raw.erp_retention_days;
+    if !(days.is_finite() && days > 0.0 && days <= 3_660.0) {
+        return Err(invalid(
+            "erp_retention_days",
+            o,
+            format!("{days} is not a number of days above 0 and at most ten years"),
+        ));
+    }
     let url = |field: &str, value: Option<String>| -> Result<Option<String>, ConfigError> {
         match value.map(|v| v.trim().to_string()) {
             None => Ok(None),
@@ -503,7 +598,30 @@ fn validate(raw: Raw, file: Option<&Path>) -> Result<Settings, ConfigError> {
         integrity_check,
         log: raw.log,
         token_pepper: None,
+        erp_url: erp_url(raw.erp_url, o)?,
+        erp_timeout,
+        erp_retry_max,
+        erp_retention: Duration::from_secs_f64(days * 86_400.0),
+        erp_signing_key: None,
     })
+}
+
+/// The ERP endpoint: empty means none; anything else must be an http(s) URL with a host.
+fn erp_url(value: Option<String>, origin: &str) -> Result<Option<String>, ConfigError> {
+    let Some(v) = value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    match url::Url::parse(&v) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(Some(v)),
+        _ => Err(invalid(
+            "erp_url",
+            origin,
+            "not an http:// or https:// URL with a host".into(),
+        )),
+    }
 }
 
 /// The secret in `NAME` or in the file named by `NAME_FILE` (one trailing newline dropped,
@@ -805,5 +923,86 @@ mod tests {
         );
         assert!(e.to_string().contains(TOKEN_PEPPER_ENV), "{e}");
         assert!(!e.to_string().contains(pepper), "{e}");
+    }
+
+    #[test]
+    fn the_erp_export_needs_an_http_url_and_a_signing_key_and_never_shows_the_key() {
+        let key = "erp-signing-key-0123456789abcdef";
+        let key_file = file(&format!("{key}\n"));
+        let f = file(
+            "erp_url = \"https://erp.example.com/hooks/thermaliq\"\nerp_timeout_seconds = 5\n\
+             erp_retention_days = 7\n",
+        );
+        let s = load(
+            Some(f.path()),
+            vars(&[
+                ("THERMALIQ_ERP_RETRY_MAX_SECONDS", "60"),
+                (
+                    "THERMALIQ_ERP_SIGNING_KEY_FILE",
+                    key_file.path().to_str().unwrap(),
+                ),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.erp_url.as_deref(),
+            Some("https://erp.example.com/hooks/thermaliq")
+        );
+        assert_eq!(s.erp_timeout, Duration::from_secs(5));
+        assert_eq!(s.erp_retry_max, Duration::from_secs(60));
+        assert_eq!(s.erp_retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(
+            s.erp_signing_key.as_ref().map(ErpSigningKey::as_bytes),
+            Some(key.as_bytes())
+        );
+        assert!(!format!("{s:?}").contains(key));
+
+        let url = ("THERMALIQ_ERP_URL", "http://127.0.0.1:9999/erp");
+        let refused =
+            |pairs: &[(&str, &str)]| load(None, vars(pairs), &Overrides::default()).unwrap_err();
+        let field_of = |e: &ConfigError| match e {
+            ConfigError::Invalid { field, .. } => field.clone(),
+            ConfigError::Secret { variable, .. } => variable.clone(),
+            ConfigError::File { .. } => String::new(),
+        };
+        for (pairs, expected) in [
+            (vec![url], ERP_SIGNING_KEY_ENV),
+            (vec![(ERP_SIGNING_KEY_ENV, key)], ERP_SIGNING_KEY_ENV),
+            (
+                vec![url, (ERP_SIGNING_KEY_ENV, "short")],
+                ERP_SIGNING_KEY_ENV,
+            ),
+            (
+                vec![
+                    ("THERMALIQ_ERP_URL", "ftp://erp/"),
+                    (ERP_SIGNING_KEY_ENV, key),
+                ],
+                "erp_url",
+            ),
+            (
+                vec![
+                    url,
+                    (ERP_SIGNING_KEY_ENV, key),
+                    ("THERMALIQ_ERP_TIMEOUT_SECONDS", "0"),
+                ],
+                "erp_timeout_seconds",
+            ),
+            (
+                vec![
+                    url,
+                    (ERP_SIGNING_KEY_ENV, key),
+                    ("THERMALIQ_ERP_RETENTION_DAYS", "-1"),
+                ],
+                "erp_retention_days",
+            ),
+        ] {
+            let e = refused(&pairs);
+            assert_eq!(field_of(&e), expected, "{pairs:?}: {e}");
+            assert!(!e.to_string().contains(key), "{e}");
+        }
+        let in_config = file(&format!("erp_signing_key = \"{key}\"\n"));
+        let e = load(Some(in_config.path()), vars(&[]), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains(ERP_SIGNING_KEY_ENV), "{e}");
     }
 }

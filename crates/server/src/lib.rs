@@ -10,6 +10,7 @@
 pub mod aggregate;
 pub mod calc;
 pub mod config;
+pub mod connectors;
 pub mod demo;
 pub mod facility;
 pub mod http;

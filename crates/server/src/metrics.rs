@@ -91,9 +91,16 @@ pub fn install() -> Result<PrometheusHandle, MetricsError> {
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(HTTP_DURATION.into()), &HTTP_BUCKETS)
                 })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(connectors::telemetry::REQUEST_DURATION.into()),
+                        &connectors::telemetry::REQUEST_DURATION_BUCKETS,
+                    )
+                })
                 .and_then(PrometheusBuilder::install_recorder)
                 .map_err(|e| MetricsError(e.to_string()))?;
             describe();
+            connectors::telemetry::describe_metrics();
             let upkeep = handle.clone();
             std::thread::Builder::new()
                 .name("metrics-upkeep".into())

@@ -46,6 +46,41 @@ pub struct Settings {
     /// Key of the stored token digests (`THERMALIQ_TOKEN_PEPPER`); without one a token is
     /// stored as its plain SHA-256.
     pub token_pepper: Option<TokenPepper>,
+    /// Endpoint of the ERP export (`https://erp.example.com/hooks/thermaliq`); `None` turns
+    /// delivery off (completed calculations still wait in the outbox).
+    pub erp_url: Option<String>,
+    /// Longest time one ERP delivery may take.
+    pub erp_timeout: Duration,
+    /// Longest backoff between attempts of one ERP delivery, and how long its circuit stays
+    /// open.
+    pub erp_retry_max: Duration,
+    /// How long delivered outbox rows are kept.
+    pub erp_retention: Duration,
+    /// Key of the ERP signature (`THERMALIQ_ERP_SIGNING_KEY`); required with `erp_url`.
+    pub erp_signing_key: Option<ErpSigningKey>,
+}
+
+/// The shared secret keying the HMAC-SHA256 signature of ERP deliveries. `Debug` never
+/// shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ErpSigningKey(Vec<u8>);
+
+impl ErpSigningKey {
+    /// A key of these bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// The key bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ErpSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// How often `serve` checks the calculations stored recently, and how far back.
@@ -111,6 +146,16 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// The default shutdown grace, 30 s: Kubernetes' default `terminationGracePeriodSeconds`.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// The default ERP delivery timeout, 10 s.
+pub const DEFAULT_ERP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default longest ERP backoff, 5 min: an ERP back from an outage gets the backlog
+/// within that time.
+pub const DEFAULT_ERP_RETRY_MAX: Duration = Duration::from_secs(300);
+
+/// The default retention of delivered outbox rows, 30 days.
+pub const DEFAULT_ERP_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+
 impl Default for CacheSettings {
     fn default() -> Self {
         Self {
@@ -137,6 +182,11 @@ impl Default for Settings {
             integrity_check: IntegrityCheckSettings::default(),
             log: "info".to_string(),
             token_pepper: None,
+            erp_url: None,
+            erp_timeout: DEFAULT_ERP_TIMEOUT,
+            erp_retry_max: DEFAULT_ERP_RETRY_MAX,
+            erp_retention: DEFAULT_ERP_RETENTION,
+            erp_signing_key: None,
         }
     }
 }
@@ -161,6 +211,11 @@ impl std::fmt::Debug for Settings {
             .field("integrity_check", &self.integrity_check)
             .field("log", &self.log)
             .field("token_pepper", &self.token_pepper)
+            .field("erp_url", &self.erp_url.as_deref().map(redact_url))
+            .field("erp_timeout", &self.erp_timeout)
+            .field("erp_retry_max", &self.erp_retry_max)
+            .field("erp_retention", &self.erp_retention)
+            .field("erp_signing_key", &self.erp_signing_key)
             .finish()
     }
 }
@@ -181,8 +236,9 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Settings a reload does not change: they shape resources built once at start (the
-/// listener, the store pool, the cache, the router's body limit, the token cache).
-pub const RESTART_ONLY: [&str; 9] = [
+/// listener, the store pool, the cache, the router's body limit, the token cache, the ERP
+/// export).
+pub const RESTART_ONLY: [&str; 14] = [
     "bind",
     "data_dir",
     "database_url",
@@ -192,6 +248,11 @@ pub const RESTART_ONLY: [&str; 9] = [
     "cache_ttl_seconds",
     "token_cache_ttl_seconds",
     "token_pepper",
+    "erp_url",
+    "erp_timeout_seconds",
+    "erp_retry_max_seconds",
+    "erp_retention_days",
+    "erp_signing_key",
 ];
 
 /// The outcome of applying reloaded settings over the running ones.
@@ -219,6 +280,11 @@ impl Settings {
             self.cache.ttl != new.cache.ttl,
             self.token_cache_ttl != new.token_cache_ttl,
             self.token_pepper != new.token_pepper,
+            self.erp_url != new.erp_url,
+            self.erp_timeout != new.erp_timeout,
+            self.erp_retry_max != new.erp_retry_max,
+            self.erp_retention != new.erp_retention,
+            self.erp_signing_key != new.erp_signing_key,
         ];
         for (name, differs) in RESTART_ONLY.into_iter().zip(changed) {
             if differs {
@@ -234,6 +300,11 @@ impl Settings {
             cache: self.cache,
             token_cache_ttl: self.token_cache_ttl,
             token_pepper: self.token_pepper.clone(),
+            erp_url: self.erp_url.clone(),
+            erp_timeout: self.erp_timeout,
+            erp_retry_max: self.erp_retry_max,
+            erp_retention: self.erp_retention,
+            erp_signing_key: self.erp_signing_key.clone(),
             ..new
         };
         Reloaded {

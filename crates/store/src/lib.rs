@@ -5,9 +5,13 @@
 //! public API, so a PostgreSQL variant can join [`Store`] without changing its callers.
 //! Times are UTC microseconds since the Unix epoch (`i64`) throughout.
 
+mod backfill;
 mod backup;
 mod error;
+mod lease;
+mod migration_target;
 mod model;
+mod outbox;
 mod postgres;
 mod postgres_readings;
 mod sqlite;
@@ -16,13 +20,16 @@ mod sqlite_read;
 
 use std::path::Path;
 
+pub use backfill::BackfillProgress;
 pub use backup::PG_BIN_ENV;
 pub use error::{Error, Result};
+pub use lease::Lease;
 pub use model::{
     CalculationFilter, CalculationRecord, CalculationStatus, CalculationSummary,
     DEFAULT_PAGE_LIMIT, EquipmentFlag, FacilityRecord, IngestCounts, MAX_PAGE_LIMIT,
-    MigrateDownTarget, MigrationInfo, MigrationStatus, Page, PutOutcome, Quality, Reading, Role,
-    Series, TokenRecord, new_calculation_id, now_us,
+    MigrateDownTarget, MigrationInfo, MigrationStatus, OutboxClaim, OutboxEntry, OutboxOutcome,
+    OutboxStats, Page, PutOutcome, Quality, Reading, Role, Series, TokenRecord, new_calculation_id,
+    now_us,
 };
 pub use postgres::{DEFAULT_MAX_CONNECTIONS, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -242,6 +249,73 @@ impl Store {
     /// Revokes a token now; `true` if it exists (an earlier revocation time is kept).
     pub async fn revoke_token(&self, id: &str) -> Result<bool> {
         dispatch!(self, s => s.revoke_token(id).await)
+    }
+
+    /// The saved progress of a backfill of [from_us, to_us) of a facility's historian source.
+    pub async fn backfill_progress(
+        &self,
+        facility_id: &str,
+        source: &str,
+        from_us: i64,
+        to_us: i64,
+    ) -> Result<Option<BackfillProgress>> {
+        dispatch!(self, s => s.backfill_progress(facility_id, source, from_us, to_us).await)
+    }
+
+    /// Creates or replaces a backfill's progress; `Error::NotFound` for an unknown facility,
+    /// `Error::Constraint` for an empty range or a prefix outside it.
+    pub async fn save_backfill_progress(&self, progress: &BackfillProgress) -> Result<()> {
+        dispatch!(self, s => s.save_backfill_progress(progress).await)
+    }
+
+    /// Claims the ERP outbox row due longest (`next_attempt_at_us <= now_us`, not delivered,
+    /// not failed, not claimed by a live lease) until `lease_until_us`, counting the attempt;
+    /// `None` when nothing is due. Safe with several workers on one database.
+    pub async fn claim_outbox(
+        &self,
+        now_us: i64,
+        lease_until_us: i64,
+    ) -> Result<Option<OutboxClaim>> {
+        dispatch!(self, s => s.claim_outbox(now_us, lease_until_us).await)
+    }
+
+    /// Records the outcome of a claimed delivery at `now_us` and releases the claim; `false`
+    /// when the claim was lost (its lease ran out and another worker took the row) and a retry
+    /// or failure was therefore not recorded. A delivery is always recorded.
+    pub async fn finish_outbox(
+        &self,
+        claim: &OutboxClaim,
+        outcome: &OutboxOutcome,
+        now_us: i64,
+    ) -> Result<bool> {
+        dispatch!(self, s => s.finish_outbox(claim, outcome, now_us).await)
+    }
+
+    /// Pending and failed counts of the ERP outbox, its oldest pending row, last delivery and
+    /// last error, for the integration status.
+    pub async fn outbox_stats(&self) -> Result<OutboxStats> {
+        dispatch!(self, s => s.outbox_stats().await)
+    }
+
+    /// The outbox row of a calculation; `None` when it has none (not completed, created
+    /// before the outbox existed, or pruned after delivery).
+    pub async fn outbox_entry(&self, calculation_id: &str) -> Result<Option<OutboxEntry>> {
+        dispatch!(self, s => s.outbox_entry(calculation_id).await)
+    }
+
+    /// Deletes the outbox rows delivered before `delivered_before_us`; returns how many.
+    /// Pending and failed rows are never pruned.
+    pub async fn prune_outbox(&self, delivered_before_us: i64) -> Result<u64> {
+        dispatch!(self, s => s.prune_outbox(delivered_before_us).await)
+    }
+
+    /// A page of whole calculation records, oldest first (creation time, then id), with the
+    /// filters of [`Store::calculations`]; `next_cursor` continues after the page's last item.
+    pub async fn export_calculations(
+        &self,
+        filter: &CalculationFilter,
+    ) -> Result<Page<CalculationRecord>> {
+        dispatch!(self, s => s.export_calculations(filter).await)
     }
 
     /// Closes all connections, waiting for running operations.

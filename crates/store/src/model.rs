@@ -358,6 +358,73 @@ pub enum MigrateDownTarget {
     To(i64),
 }
 
+/// An ERP outbox row claimed by one worker until its lease ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxClaim {
+    /// The calculation to deliver; also the delivery's idempotency key.
+    pub calculation_id: String,
+    /// Which attempt this is, counting from 1 (a claim counts, delivered or not).
+    pub attempt: u32,
+    /// Proves the claim when its outcome is recorded: a worker whose lease ran out and whose
+    /// row another worker claimed cannot overwrite that worker's state.
+    pub claim_token: String,
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxOutcome {
+    /// The ERP accepted the document.
+    Delivered,
+    /// A transient failure; the row is due again at `next_attempt_at_us` (UTC µs).
+    Retry {
+        /// Why the attempt failed.
+        error: String,
+        /// When the row is due again, UTC microseconds.
+        next_attempt_at_us: i64,
+    },
+    /// The ERP refused the document for good; the row stays, failed, until an operator acts.
+    Failed {
+        /// Why the ERP refused it.
+        error: String,
+    },
+}
+
+/// The delivery state of one calculation in the ERP outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// The calculation, and the idempotency key.
+    pub calculation_id: String,
+    /// When the calculation was created, UTC microseconds.
+    pub created_at_us: i64,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// When the row is due, UTC microseconds.
+    pub next_attempt_at_us: i64,
+    /// When the last attempt started, UTC microseconds.
+    pub last_attempt_at_us: Option<i64>,
+    /// Why the last attempt failed; `None` after a success.
+    pub last_error: Option<String>,
+    /// When the ERP accepted it, UTC microseconds.
+    pub delivered_at_us: Option<i64>,
+    /// When the ERP refused it for good, UTC microseconds.
+    pub failed_at_us: Option<i64>,
+}
+
+/// Counts of the ERP outbox for the integration status.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OutboxStats {
+    /// Rows waiting for delivery (never delivered, not failed for good).
+    pub pending: u64,
+    /// Rows the ERP refused for good.
+    pub failed: u64,
+    /// Creation time of the oldest pending calculation, UTC microseconds.
+    pub oldest_pending_created_at_us: Option<i64>,
+    /// Time of the newest delivery, UTC microseconds.
+    pub last_delivered_at_us: Option<i64>,
+    /// Error of the most recent failed attempt of a row not delivered yet.
+    pub last_error: Option<String>,
+}
+
 /// A new calculation id: "CALC-" and a UUID v7 as 32 upper-case hex digits, so ids sort by
 /// creation time and never collide across replicas.
 pub fn new_calculation_id() -> String {

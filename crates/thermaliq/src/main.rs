@@ -12,6 +12,7 @@
 //! unreadable file), with the field and the reason on stderr; 1 anything else (the output
 //! could not be written; `check integrity` found a row breaking a rule).
 
+mod backfill;
 mod cache;
 mod check;
 mod db;
@@ -134,6 +135,28 @@ enum Command {
         /// Store the good lines of a file with bad ones (default: refuse the file).
         #[arg(long)]
         partial: bool,
+    },
+    /// Fill a past period from the facility's historian sources (connectors.historian),
+    /// resumable: the same command run again continues where an interrupted run stopped.
+    Backfill {
+        /// Facility id.
+        #[arg(long)]
+        facility: String,
+        /// Start of the period, RFC 3339 (2025-11-01T00:00:00Z), inclusive.
+        #[arg(long)]
+        from: String,
+        /// End of the period, RFC 3339, exclusive.
+        #[arg(long)]
+        to: String,
+        /// Only this historian source (its name); default: every one.
+        #[arg(long)]
+        source: Option<String>,
+        /// Time window per query (15m, 1h, 1d); default: each source's chunk_s.
+        #[arg(long)]
+        chunk: Option<String>,
+        /// Ignore the saved progress and start again from --from.
+        #[arg(long)]
+        restart: bool,
     },
     /// The shared (Redis) calculation cache.
     Cache {
@@ -413,6 +436,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 async |store| ingest::ingest(store, &facility, &file, partial).await,
             )
         }
+        Command::Backfill {
+            facility,
+            from,
+            to,
+            source: historian,
+            chunk,
+            restart,
+        } => {
+            serve::init_cli_logs();
+            let settings = settings(&source)?;
+            let request = backfill::Request {
+                facility,
+                from,
+                to,
+                source: historian,
+                chunk,
+                restart,
+            };
+            with_store(
+                &serve::StoreLocation::from(&settings),
+                true,
+                async |store| backfill::backfill(store, &request).await,
+            )
+        }
         Command::Cache {
             command:
                 CacheCommand::Warm {
@@ -452,6 +499,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    connectors::install_tls_provider();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<Refused>() => {

@@ -4,10 +4,12 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use connectors::erp::{ERP, ErpConfig, ErpExporter};
 use server::config::{ConfigSource, Overrides};
 use server::demo;
-use server::http::{self, Application, ServeError, demo_setup, format_us};
+use server::http::{self, Application, ServeError, demo_setup, export, format_us};
 use server::settings::{Settings, SharedSettings, TokenPepper};
 use store::Store;
 use tracing_subscriber::layer::SubscriberExt;
@@ -140,9 +142,21 @@ async fn serve(source: ConfigSource, settings: Settings, logs: LogHandle, demo: 
     }
     let reloads = tokio::spawn(reload_on_hangup(hangups, source, app.settings(), logs));
     let integrity = tokio::spawn(server::integrity::watch(store.clone(), app.settings()));
+    let erp = erp_export(&store, &app.settings().current())?;
+    let connectors = app.connectors();
+    if let Some(erp) = &erp {
+        connectors.set_erp(erp.status_handle());
+    }
+    let sources = tokio::spawn(connectors.clone().watch(store.clone()));
     let served = app.run_until_stopped(stop).await;
     reloads.abort();
     integrity.abort();
+    sources.abort();
+    // Before the store closes: what the sources' buffers hold is delivered first.
+    connectors.shutdown().await;
+    if let Some(erp) = erp {
+        erp.shutdown().await;
+    }
     match served {
         Ok(()) => {
             store.close().await;
@@ -159,6 +173,28 @@ async fn serve(source: ConfigSource, settings: Settings, logs: LogHandle, demo: 
             Err(io("serving", e))
         }
     }
+}
+
+/// Starts the ERP export when `erp_url` is set. Without it nothing is sent: completed
+/// calculations wait in the outbox and go out once an endpoint is configured.
+fn erp_export(store: &Store, settings: &Settings) -> Outcome<Option<ErpExporter>> {
+    let (Some(url), Some(key)) = (&settings.erp_url, &settings.erp_signing_key) else {
+        tracing::info!(
+            source_kind = ERP,
+            "ERP export not configured (no erp_url): completed calculations wait in the outbox"
+        );
+        return Ok(None);
+    };
+    let config = ErpConfig {
+        url: url.clone(),
+        signing_key: key.as_bytes().to_vec(),
+        timeout: settings.erp_timeout,
+        retry_max: settings.erp_retry_max,
+        retention: settings.erp_retention,
+    };
+    ErpExporter::start(store.clone(), config, Arc::new(export::erp_document))
+        .map(Some)
+        .map_err(|e| Failure::Input(format!("ERP export: {e}")))
 }
 
 /// Reloads the configuration on every `SIGHUP` until the task is aborted.

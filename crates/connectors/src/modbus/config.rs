@@ -302,7 +302,7 @@ impl ModbusPoint {
 }
 
 /// A duration in seconds: finite, positive (or zero when `zero_ok`), at most `max`.
-fn seconds(field: &str, value: f64, max: f64, zero_ok: bool) -> Result<(), ConfigError> {
+pub(crate) fn seconds(field: &str, value: f64, max: f64, zero_ok: bool) -> Result<(), ConfigError> {
     let low_ok = if zero_ok { value >= 0.0 } else { value > 0.0 };
     if value.is_finite() && low_ok && value <= max {
         return Ok(());

@@ -11,7 +11,7 @@ use super::{Equipment, FacilitySpec, Quantity};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    /// A facility field (`id`, `name`, `time_zone`, `economics`) changed.
+    /// A facility field (`id`, `name`, `time_zone`, `economics`, `connectors`) changed.
     FacilityChanged {
         /// The field.
         field: &'static str,
@@ -129,6 +129,13 @@ pub(super) fn diff(old: &FacilitySpec, new: &FacilitySpec) -> Vec<Change> {
             field: "economics",
             from: json(&old.economics),
             to: json(&new.economics),
+        });
+    }
+    if old.connectors != new.connectors {
+        changes.push(Change::FacilityChanged {
+            field: "connectors",
+            from: json(&old.connectors),
+            to: json(&new.connectors),
         });
     }
     for e in &old.equipment {

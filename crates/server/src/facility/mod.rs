@@ -44,6 +44,10 @@ pub struct FacilitySpec {
     /// recommendations; absent: costs are only given for a price in the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub economics: Option<EconomicsSpec>,
+    /// The sources `serve` pulls this facility's readings from (docs/CONNECTORS.md); absent:
+    /// readings are only pushed through the API or the CLI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connectors: Option<connectors::config::ConnectorsConfig>,
 }
 
 /// A facility's fuel economics.

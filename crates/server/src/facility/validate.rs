@@ -67,7 +67,65 @@ pub(super) fn facility(spec: &FacilitySpec) -> Result<(), BoundaryError> {
     if let Some(e) = &spec.economics {
         economics(e)?;
     }
+    if let Some(c) = &spec.connectors {
+        sources(spec, c)?;
+    }
     Ok(())
+}
+
+/// Checks the connectors section: its own rules, then that every tag a source feeds is a
+/// metered tag of the facility and arrives in the tag map's unit. A reading is stored as a
+/// number and read in the tag map's unit, so a source in another unit would be a unit slip.
+fn sources(
+    spec: &FacilitySpec,
+    config: &connectors::config::ConnectorsConfig,
+) -> Result<(), BoundaryError> {
+    config
+        .validate()
+        .map_err(|e| BoundaryError::invalid(e.field, e.reason))?;
+    for fed in config.tags() {
+        let Some((_, q, t)) = spec.tag(fed.tag) else {
+            return Err(BoundaryError::invalid(
+                format!("{}.tag", fed.field),
+                format!(
+                    "tag \"{}\" is not a metered tag of the facility's tag map",
+                    fed.tag
+                ),
+            ));
+        };
+        if !same_unit(q, fed.unit, &t.unit) {
+            return Err(BoundaryError::invalid(
+                format!("{}.unit", fed.field),
+                format!(
+                    "\"{}\" is not the unit the tag map declares for \"{}\" (\"{}\"); readings \
+                     are stored in the tag map's unit, so the source must deliver that unit \
+                     (a Modbus or OPC UA point converts with its scale and offset)",
+                    fed.unit, fed.tag, t.unit
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two unit spellings denote the same unit of one of `q`'s dimensions: equal
+/// conversions of 0 and 1 (so an offset counts, °C is not K) at standard atmosphere.
+fn same_unit(q: Quantity, a: &str, b: &str) -> bool {
+    if a.trim() == b.trim() {
+        return true;
+    }
+    let same = |x: f64, y: f64| (x - y).abs() <= 1e-12 * x.abs().max(y.abs()).max(1.0);
+    q.dimensions().iter().any(|&dim| {
+        [0.0, 1.0].iter().all(|&v| {
+            match (
+                units::convert(v, a, dim, STANDARD_ATMOSPHERE_PA),
+                units::convert(v, b, dim, STANDARD_ATMOSPHERE_PA),
+            ) {
+                (Ok(x), Ok(y)) => same(x, y),
+                _ => false,
+            }
+        })
+    })
 }
 
 /// Hours in a leap year: the most a plant can run in one.

@@ -15,9 +15,11 @@ mod cache_redis;
 pub mod calculation;
 pub mod demo_setup;
 mod error;
+pub mod export;
 mod extract;
 pub mod facilities;
 pub mod ingest;
+mod integrations;
 mod openapi;
 mod report;
 mod routes;
@@ -71,6 +73,8 @@ pub struct AppState {
     pub settings: SharedSettings,
     /// Whether the service is stopping.
     pub lifecycle: Lifecycle,
+    /// The facilities' data sources polled by this process.
+    pub connectors: crate::connectors::Connectors,
 }
 
 /// Whether the service is stopping: set at the stop signal, read by the readiness probe so
@@ -105,6 +109,7 @@ impl AppState {
             store,
             settings: SharedSettings::new(settings),
             lifecycle: Lifecycle::default(),
+            connectors: crate::connectors::Connectors::default(),
         })
     }
 }
@@ -134,6 +139,8 @@ pub fn router(state: AppState) -> Router {
         .route("/calculate", post(routes::calculate))
         .route("/recalculate", post(routes::recalculate))
         .route("/calculations", get(routes::list_calculations))
+        // A static segment: matched before `/calculations/{id}`, whatever the order here.
+        .route("/calculations/export", get(export::export_calculations))
         .route("/calculations/{id}", get(routes::get_calculation))
         .route("/calculations/{id}/sankey", get(routes::calculation_sankey))
         .route(
@@ -153,6 +160,10 @@ pub fn router(state: AppState) -> Router {
         .route("/equipment/{id}/flag", post(routes::flag_equipment))
         .route("/admin/cache/invalidate", post(routes::invalidate_cache))
         .route("/admin/cache/stats", get(routes::cache_stats))
+        .route(
+            "/integrations/status",
+            get(integrations::integrations_status),
+        )
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
@@ -257,6 +268,7 @@ pub struct Application {
     router: Router,
     settings: SharedSettings,
     lifecycle: Lifecycle,
+    connectors: crate::connectors::Connectors,
 }
 
 /// Why serving ended with an error.
@@ -280,6 +292,7 @@ impl Application {
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let settings = state.settings.clone();
         let lifecycle = state.lifecycle.clone();
+        let connectors = state.connectors.clone();
         let router = router(state);
         Ok(Self {
             listener,
@@ -287,7 +300,13 @@ impl Application {
             router,
             settings,
             lifecycle,
+            connectors,
         })
+    }
+
+    /// The facilities' data sources, for `serve` to keep in step with the stored specs.
+    pub fn connectors(&self) -> crate::connectors::Connectors {
+        self.connectors.clone()
     }
 
     /// The settings in force, for a configuration reload to replace.

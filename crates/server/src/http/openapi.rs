@@ -33,10 +33,12 @@ use super::routes;
         super::report::calculation_report,
         super::analysis::list_benchmarks,
         routes::list_calculations,
+        super::export::export_calculations,
         routes::latest_calculation,
         routes::flag_equipment,
         routes::invalidate_cache,
         routes::cache_stats,
+        super::integrations::integrations_status,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -254,6 +254,7 @@ pub async fn put_facility(
         ));
     }
     let applied = facilities::apply(&state.store, &spec).await?;
+    state.connectors.nudge();
     let status = if applied.outcome == "created" {
         StatusCode::CREATED
     } else {
@@ -282,6 +283,7 @@ pub async fn delete_facility(
     if !state.store.delete_facility(&id).await? {
         return Err(ApiError::not_found(format!("facility {id} not found")));
     }
+    state.connectors.nudge();
     // The facility is gone either way; a cache failure is counted and logged by the cache.
     let _ = state.cache.invalidate(&format!("calculation:{id}:*")).await;
     Ok(Json(Deleted { deleted: id }))

@@ -87,6 +87,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         tokens.push(secret);
     }
     let [viewer, operator, admin, revoked]: [String; 4] = tokens.try_into().expect("4 tokens");
+    connectors::install_tls_provider();
     TestApp {
         base,
         client: Client::new(),

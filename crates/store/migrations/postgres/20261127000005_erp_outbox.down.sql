@@ -1,0 +1,5 @@
+-- Removes the ERP outbox; calculations are untouched.
+
+DROP TRIGGER erp_outbox_enqueue ON calculations;
+DROP FUNCTION erp_outbox_enqueue();
+DROP TABLE erp_outbox;
