@@ -9,7 +9,6 @@
 //! `docs/CONNECTORS.md` ("OPC UA").
 
 mod poller;
-mod secret;
 mod source;
 pub mod value;
 

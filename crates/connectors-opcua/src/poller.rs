@@ -17,8 +17,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::OPC_UA;
-use crate::secret::secret;
 use crate::source::{Source, lock};
+use connectors::config::secret;
 
 /// Why the poller did not start.
 #[derive(Debug, thiserror::Error)]

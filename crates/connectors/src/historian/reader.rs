@@ -9,7 +9,7 @@ use metrics::{Counter, Histogram, counter, histogram};
 use super::config::{HistorianKind, HistorianSource};
 use super::influxdb1::{Credentials, InfluxDb1};
 use super::{HISTORIAN, Historian, HistorianError, Pulled};
-use crate::config::{ConfigError, refuse};
+use crate::config::{ConfigError, refuse, secret};
 use crate::telemetry::{ERRORS, REQUEST_DURATION, REQUESTS};
 
 /// Refused values named in one log line; the rest are counted.
@@ -131,41 +131,5 @@ impl SourceReader {
             examples = ?&refused[..refused.len().min(SHOWN_REFUSALS)],
             "Historian value refused: no reading"
         );
-    }
-}
-
-/// The secret in the variable `name`, or in the file named by `name_FILE` (one trailing
-/// newline dropped); both set is ambiguous and refused.
-fn secret(vars: &BTreeMap<String, String>, field: &str, name: &str) -> Result<String, ConfigError> {
-    let file_var = format!("{name}_FILE");
-    let direct = vars.get(name).filter(|v| !v.is_empty()).cloned();
-    let file = vars.get(&file_var).filter(|v| !v.is_empty()).cloned();
-    match (direct, file) {
-        (Some(_), Some(_)) => Err(refuse(
-            field.to_string(),
-            &format!("both {name} and {file_var} are set; set one"),
-        )),
-        (Some(v), None) => Ok(v),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                refuse(
-                    field.to_string(),
-                    &format!("{file_var}: cannot read {path}: {e}"),
-                )
-            })?;
-            let text = text.strip_suffix('\n').unwrap_or(&text);
-            let text = text.strip_suffix('\r').unwrap_or(text);
-            if text.is_empty() {
-                return Err(refuse(
-                    field.to_string(),
-                    &format!("{file_var}: {path} is empty"),
-                ));
-            }
-            Ok(text.to_string())
-        }
-        (None, None) => Err(refuse(
-            field.to_string(),
-            &format!("neither {name} nor {file_var} is set"),
-        )),
     }
 }
