@@ -28,6 +28,7 @@ macro_rules! store_suite {
             readings_window_with_previous_reading,
             readings_values_round_trip_bit_exact,
             readings_times_round_trip,
+            readings_come_back_in_time_order_whatever_the_storage_order,
             refused_batch_stores_nothing,
             readings_for_unknown_facility_refused,
             concurrent_ingest_loses_nothing,
@@ -450,6 +451,36 @@ pub async fn readings_times_round_trip(store: &Store) {
         vec![T0_US, i64::MAX - 1],
         "previous reading carried in"
     );
+}
+
+pub async fn readings_come_back_in_time_order_whatever_the_storage_order(store: &Store) {
+    // Later times stored first, then earlier ones, then a correction in the middle (on
+    // PostgreSQL an update writes a new row version elsewhere): the read must still be in time
+    // order with each value at its time.
+    store.put_facility(&facility("FAC-001", &[])).await.unwrap();
+    let late: Vec<Reading> = (10..20)
+        .map(|i| reading("X", T0_US + i * S, i as f64))
+        .collect();
+    let early: Vec<Reading> = (0..10)
+        .rev()
+        .map(|i| reading("X", T0_US + i * S, i as f64))
+        .collect();
+    store.insert_readings("FAC-001", &late).await.unwrap();
+    store.insert_readings("FAC-001", &early).await.unwrap();
+    store
+        .insert_readings("FAC-001", &[reading("X", T0_US + 5 * S, 55.0)])
+        .await
+        .unwrap();
+    let series = store
+        .readings("FAC-001", &["X"], T0_US + S, T0_US + 20 * S)
+        .await
+        .unwrap();
+    let times: Vec<i64> = (0..20).map(|i| T0_US + i * S).collect();
+    let mut values: Vec<f64> = (0..20).map(|i| i as f64).collect();
+    values[5] = 55.0;
+    assert_eq!(series[0].times_us, times);
+    assert_eq!(series[0].values, values);
+    assert_eq!(series[0].qualities, vec![Quality::Good; 20]);
 }
 
 pub async fn refused_batch_stores_nothing(store: &Store) {
