@@ -1,6 +1,7 @@
 //! Analysis on the engineering core's results: the Sankey model and its SVG, benchmarks
-//! against published efficiency distributions, and recommendations whose savings are
-//! computed by re-running the engineering core.
+//! against published efficiency distributions, recommendations whose savings are
+//! computed by re-running the engineering core, and accessible SVG charts over time for the
+//! web pages.
 //!
 //! Architecture invariant: pure, like `thermo` — no I/O, no async. The one serialization
 //! format read is the embedded benchmark data file (`data/benchmarks.toml`, parsed once at
@@ -10,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod benchmark;
+pub mod chart;
 pub mod recommend;
 pub mod sankey;
 

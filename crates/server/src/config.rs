@@ -48,11 +48,14 @@ pub const ERP_SIGNING_KEY_ENV: &str = "THERMALIQ_ERP_SIGNING_KEY";
 /// Shortest ERP signing key accepted, bytes, as for the token pepper.
 pub const MIN_ERP_SIGNING_KEY_BYTES: usize = 16;
 
+/// Longest web session accepted, 30 days: a stolen session cookie must expire eventually.
+const MAX_WEB_SESSION_SECONDS: f64 = 30.0 * 86_400.0;
+
 /// Longest ERP delivery timeout or backoff accepted, one day.
 const MAX_ERP_SECONDS: f64 = 86_400.0;
 
 /// Every key of the file, as written there and (upper-cased, prefixed) in the environment.
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 20] = [
     "bind",
     "data_dir",
     "database_url",
@@ -63,6 +66,7 @@ const KEYS: [&str; 19] = [
     "cache_max_entries",
     "cache_ttl_seconds",
     "token_cache_ttl_seconds",
+    "web_session_ttl_seconds",
     "shutdown_grace_seconds",
     "shutdown_drain_seconds",
     "integrity_check_interval_seconds",
@@ -161,6 +165,7 @@ struct Raw {
     cache_max_entries: u64,
     cache_ttl_seconds: f64,
     token_cache_ttl_seconds: f64,
+    web_session_ttl_seconds: f64,
     shutdown_grace_seconds: f64,
     shutdown_drain_seconds: f64,
     integrity_check_interval_seconds: f64,
@@ -186,6 +191,7 @@ impl From<&Settings> for Raw {
             cache_max_entries: s.cache.max_entries,
             cache_ttl_seconds: s.cache.ttl.as_secs_f64(),
             token_cache_ttl_seconds: s.token_cache_ttl.as_secs_f64(),
+            web_session_ttl_seconds: s.web_session_ttl.as_secs_f64(),
             shutdown_grace_seconds: s.shutdown_grace.as_secs_f64(),
             shutdown_drain_seconds: s.shutdown_drain.as_secs_f64(),
             integrity_check_interval_seconds: s.integrity_check.interval.as_secs_f64(),
@@ -481,6 +487,19 @@ fn validate(raw: Raw, file: Option<&Path>) -> Result<Settings, ConfigError> {
         raw.token_cache_ttl_seconds,
         MAX_SHUTDOWN_SECONDS,
     )?;
+    let web_session_ttl = seconds(
+        "web_session_ttl_seconds",
+        o,
+        raw.web_session_ttl_seconds,
+        MAX_WEB_SESSION_SECONDS,
+    )?;
+    if web_session_ttl.is_zero() {
+        return Err(invalid(
+            "web_session_ttl_seconds",
+            o,
+            "0 s would end every session at once; give a positive number of seconds".into(),
+        ));
+    }
     let shutdown_grace = seconds(
         "shutdown_grace_seconds",
         o,
@@ -593,6 +612,7 @@ fn validate(raw: Raw, file: Option<&Path>) -> Result<Settings, ConfigError> {
             ttl: cache_ttl,
         },
         token_cache_ttl,
+        web_session_ttl,
         shutdown_grace,
         shutdown_drain,
         integrity_check,

@@ -18,3 +18,4 @@ pub mod integrity;
 pub mod metrics;
 pub mod settings;
 pub mod steam;
+pub mod web;

@@ -32,6 +32,8 @@ pub struct Settings {
     /// How long a verified token is trusted without asking the store again; zero asks every
     /// time. A revocation takes effect within this time.
     pub token_cache_ttl: Duration,
+    /// How long a web application session lasts after sign-in (`web_session_ttl_seconds`).
+    pub web_session_ttl: Duration,
     /// After a stop signal, how long requests in flight may take before the service gives up
     /// on them and exits with an error.
     pub shutdown_grace: Duration,
@@ -143,6 +145,10 @@ pub const DEFAULT_MAX_PERIOD: Duration = Duration::from_secs(31 * 86_400);
 /// The default body limit, 16 MiB: a batch of 10 000 readings as JSON is about 0.8 MB.
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
+/// The default web session lifetime, 8 h: a working shift, after which the browser signs in
+/// again.
+pub const DEFAULT_WEB_SESSION_TTL: Duration = Duration::from_secs(28_800);
+
 /// The default shutdown grace, 30 s: Kubernetes' default `terminationGracePeriodSeconds`.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
@@ -177,6 +183,7 @@ impl Default for Settings {
             body_limit: DEFAULT_BODY_LIMIT,
             cache: CacheSettings::default(),
             token_cache_ttl: Duration::from_secs(5),
+            web_session_ttl: DEFAULT_WEB_SESSION_TTL,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             shutdown_drain: Duration::ZERO,
             integrity_check: IntegrityCheckSettings::default(),
@@ -206,6 +213,7 @@ impl std::fmt::Debug for Settings {
             .field("body_limit", &self.body_limit)
             .field("cache", &self.cache)
             .field("token_cache_ttl", &self.token_cache_ttl)
+            .field("web_session_ttl", &self.web_session_ttl)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("shutdown_drain", &self.shutdown_drain)
             .field("integrity_check", &self.integrity_check)

@@ -17,6 +17,7 @@ mod postgres_readings;
 mod sqlite;
 mod sqlite_checkpoint;
 mod sqlite_read;
+mod web_session;
 
 use std::path::Path;
 
@@ -33,6 +34,7 @@ pub use model::{
 };
 pub use postgres::{DEFAULT_MAX_CONNECTIONS, PostgresStore};
 pub use sqlite::SqliteStore;
+pub use web_session::{WebSession, WebSessionLookup};
 
 /// File name of the embedded database inside the data directory.
 pub const SQLITE_FILE_NAME: &str = "thermaliq.db";
@@ -249,6 +251,28 @@ impl Store {
     /// Revokes a token now; `true` if it exists (an earlier revocation time is kept).
     pub async fn revoke_token(&self, id: &str) -> Result<bool> {
         dispatch!(self, s => s.revoke_token(id).await)
+    }
+
+    /// Stores a new web session; `Error::Conflict` if the digest exists or the token is
+    /// unknown, `Error::Constraint` naming the field for a malformed one.
+    pub async fn insert_web_session(&self, session: &WebSession) -> Result<()> {
+        dispatch!(self, s => s.insert_web_session(session).await)
+    }
+
+    /// The web session with this digest (expired or not: the caller checks) and its token's
+    /// name, role and revocation.
+    pub async fn web_session(&self, id_digest: &str) -> Result<Option<WebSessionLookup>> {
+        dispatch!(self, s => s.web_session(id_digest).await)
+    }
+
+    /// Deletes a web session (sign-out); `true` if it existed.
+    pub async fn delete_web_session(&self, id_digest: &str) -> Result<bool> {
+        dispatch!(self, s => s.delete_web_session(id_digest).await)
+    }
+
+    /// Deletes the web sessions expired at `now_us`; returns how many.
+    pub async fn delete_expired_web_sessions(&self, now_us: i64) -> Result<u64> {
+        dispatch!(self, s => s.delete_expired_web_sessions(now_us).await)
     }
 
     /// The saved progress of a backfill of [from_us, to_us) of a facility's historian source.

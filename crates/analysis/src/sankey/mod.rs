@@ -206,7 +206,8 @@ struct Term {
     value: f64,
 }
 
-fn loss_name(kind: LossKind) -> &'static str {
+/// The display name of a loss kind (`Dry flue gas`), as the diagram labels it.
+pub fn loss_name(kind: LossKind) -> &'static str {
     match kind {
         LossKind::DryFlueGas => "Dry flue gas",
         LossKind::WaterFromHydrogen => "Water from hydrogen",

@@ -355,7 +355,7 @@ fn emission(fuel: &Fuel) -> (f64, String) {
 
 /// A stored calculation ready for analysis: the record, its facility's current spec and
 /// its units calculated again.
-pub(super) struct Analysed {
+pub(crate) struct Analysed {
     /// The stored record.
     pub record: CalculationRecord,
     /// The facility's spec as it is now (ratings, economics, heat-recovery flags).
@@ -378,6 +378,12 @@ impl Analysed {
 
     /// The HHV Sankey diagram of the units as SVG.
     pub fn sankey_svg(&self) -> ApiResult<String> {
+        self.sankey_svg_on(SankeyBasis::Hhv)
+    }
+
+    /// The Sankey diagram of the units on `basis` as SVG (the calculation page shows HHV
+    /// and exergy).
+    pub fn sankey_svg_on(&self, basis: SankeyBasis) -> ApiResult<String> {
         let unit_results: Vec<UnitResult> = self
             .units
             .iter()
@@ -387,7 +393,7 @@ impl Analysed {
                 result: &u.result,
             })
             .collect();
-        let model = sankey::build(&unit_results, SankeyBasis::Hhv).map_err(|e| {
+        let model = sankey::build(&unit_results, basis).map_err(|e| {
             ApiError::conflict(format!(
                 "calculation {} has no balance to draw: {e}",
                 self.record.id

@@ -300,6 +300,14 @@ impl Format {
     }
 }
 
+/// One calculation as CSV: the export's header row and its row (the web application's
+/// download of one calculation).
+pub fn csv_document(record: &CalculationRecord) -> Result<Bytes, String> {
+    let mut out = Format::Csv.head().to_vec();
+    out.extend_from_slice(&Format::Csv.page(std::slice::from_ref(record), true)?);
+    Ok(Bytes::from(out))
+}
+
 fn time_param(name: &str, value: Option<&String>) -> ApiResult<Option<i64>> {
     value
         .map(|v| {

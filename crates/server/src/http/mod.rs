@@ -8,7 +8,7 @@
 //! per request at DEBUG level), the id copied to the response, and a panic catcher answering a
 //! JSON 500 as the last line of defence.
 
-mod analysis;
+pub(crate) mod analysis;
 pub mod auth;
 pub mod cache;
 mod cache_redis;
@@ -21,8 +21,8 @@ pub mod facilities;
 pub mod ingest;
 mod integrations;
 mod openapi;
-mod report;
-mod routes;
+pub(crate) mod report;
+pub(crate) mod routes;
 mod times;
 
 use std::any::Any;
@@ -125,6 +125,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.current().body_limit;
     let store = state.store.clone();
+    let state_for_web = state.clone();
     let api = Router::new()
         .route("/health", get(routes::health))
         .route("/ready", get(routes::ready))
@@ -178,7 +179,8 @@ pub fn router(state: AppState) -> Router {
         .nest(BASE_PATH, api)
         .merge(docs)
         .merge(scrape)
-        .fallback(routes::not_found)
+        .merge(crate::web::router(state_for_web))
+        .fallback(crate::web::fallback)
         .layer(axum::middleware::from_fn(metrics::track_http))
         .layer(
             ServiceBuilder::new()

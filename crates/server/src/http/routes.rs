@@ -384,7 +384,10 @@ pub async fn calculate(
 }
 
 /// Counts and times a calculation request by its outcome.
-fn record_calculation(outcome: &ApiResult<calculation::Calculated>, started: std::time::Instant) {
+pub(crate) fn record_calculation(
+    outcome: &ApiResult<calculation::Calculated>,
+    started: std::time::Instant,
+) {
     let completed = outcome
         .as_ref()
         .map(|c| c.status == CalculationStatus::Completed);
