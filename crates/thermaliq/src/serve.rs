@@ -264,7 +264,7 @@ impl DemoBanner {
         };
         format!(
             "\nTHERMALIQ demo: facility {fac} (a steam boiler and a process furnace) with a day of \
-             1 Hz meter data from {start}.\n\n{token}\nIn a browser: {site}/ (sign in with the token).\n\nThen try:\n\n\
+             1 Hz meter data from {start}.\n\n{token}\nIn a browser: http://{site}/ (sign in with the token).\n\nThen try:\n\n\
              \x20 curl -s {base}/health\n\
              \x20 curl -s -X POST {base}/calculate -H \"Authorization: Bearer $TOKEN\" \
              -H 'Content-Type: application/json' \\\n\
@@ -273,7 +273,7 @@ impl DemoBanner {
              \x20 curl -s {base}/calculations?facility_id={fac} -H \"Authorization: Bearer $TOKEN\"\n\
              \x20 API docs: {base}/docs\n",
             fac = demo::FACILITY_ID,
-            site = format!("http://{addr}"),
+            site = addr,
         )
     }
 }
