@@ -38,7 +38,7 @@ fn sankey_svg(c: &mut Criterion) {
     c.bench_function("sankey_svg_3_units", |b| {
         b.iter(|| {
             let model = sankey::build(black_box(&units), SankeyBasis::Hhv).unwrap();
-            sankey::render_svg(&model, &SvgOptions { width: 800.0 })
+            sankey::render_svg(&model, &SvgOptions::default()).unwrap()
         })
     });
 }

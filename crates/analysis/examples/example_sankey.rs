@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     let model = sankey::build(&units, basis)?;
-    let svg = render_svg(&model, &SvgOptions { width: 800.0 });
+    let svg = render_svg(&model, &SvgOptions::default())?;
     match args.iter().find(|a| !a.starts_with("--")) {
         Some(path) => std::fs::write(path, svg)?,
         None => print!("{svg}"),

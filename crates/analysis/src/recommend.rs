@@ -16,8 +16,11 @@ use serde::Serialize;
 use thermo::combustion::{self, O2Basis};
 use thermo::fired::calculate_fired;
 use thermo::inputs::{Blowdown, FiredInputs, SteamOutput, SurfaceLoss, UsefulOutput};
+use thermo::phrase;
+use thermo::phrase::{Phrase, Quantity, celsius as deg_c, kelvin_difference};
 use thermo::results::FiredResult;
 use thermo::species::{Composition, Species};
+use thermo::units::Dimension;
 use thermo::{Fraction, MassFlow, Pressure, Temperature, steam};
 
 use crate::benchmark::FuelClass;
@@ -160,12 +163,12 @@ pub struct Efficiency {
 }
 
 /// One recommendation with its computed effect.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Recommendation {
     /// Which measure.
     pub measure: Measure,
     /// One-line description.
-    pub title: String,
+    pub title: Phrase,
     /// Heat-loss efficiency at the measured state.
     pub efficiency_before: Efficiency,
     /// Heat-loss efficiency with the measure, at the reduced fuel flow.
@@ -181,15 +184,15 @@ pub struct Recommendation {
     /// CO2 avoided per year, kg.
     pub co2_avoided_kg_per_year: f64,
     /// What was assumed, with the numbers used.
-    pub assumptions: Vec<String>,
+    pub assumptions: Vec<Phrase>,
 }
 
 /// A measure applied to the inputs, before its effect is computed.
 struct Applied {
     measure: Measure,
-    title: String,
+    title: Phrase,
     inputs: FiredInputs,
-    assumptions: Vec<String>,
+    assumptions: Vec<Phrase>,
 }
 
 /// The measured state.
@@ -199,8 +202,14 @@ struct Baseline<'a> {
     class: FuelClass,
 }
 
-fn c(t: f64) -> f64 {
-    t - thermo::quantity::CELSIUS_OFFSET_K
+/// A mass flow in kg/s, written with `decimals`.
+fn kg_per_s(value: f64, decimals: usize) -> Quantity {
+    Quantity::new(value, "kg/s", Dimension::MassFlow, decimals)
+}
+
+/// A percentage with `decimals`, text in every unit system.
+fn pct(fraction: f64, decimals: usize) -> String {
+    format!("{:.*} %", decimals, 100.0 * fraction)
 }
 
 /// Default target O2 (dry) of a fuel class, with its justification.
@@ -243,7 +252,7 @@ pub fn acid_dew_point(p_h2o_pa: f64, p_so3_pa: f64) -> Option<f64> {
 
 /// The lowest flue-gas temperature heat recovery may reach: the higher of the water and
 /// acid dew points plus the margin, K, with a description.
-fn dew_floor(base: &Baseline, options: &Options) -> (f64, String) {
+fn dew_floor(base: &Baseline, options: &Options) -> (f64, Phrase) {
     let comb = &base.result.combustion;
     let p = base.inputs.combustion_air.pressure.pascal();
     let water = comb.water_dew_point;
@@ -252,19 +261,23 @@ fn dew_floor(base: &Baseline, options: &Options) -> (f64, String) {
     let (dew, what) = match (water, acid) {
         (Some(w), Some(a)) if a > w => (
             a,
-            format!(
-                "acid dew point {:.1} °C (Verhoff–Banchero, {:.0} % of the SO2 as SO3)",
-                c(a),
-                100.0 * options.so3_fraction_of_so2
+            phrase!(
+                "acid dew point {} (Verhoff–Banchero, {} of the SO2 as SO3)",
+                deg_c(a, 1),
+                pct(options.so3_fraction_of_so2, 0)
             ),
         ),
-        (Some(w), _) => (w, format!("water dew point {:.1} °C", c(w))),
-        (None, Some(a)) => (a, format!("acid dew point {:.1} °C", c(a))),
-        (None, None) => (0.0, "no dew point".to_string()),
+        (Some(w), _) => (w, phrase!("water dew point {}", deg_c(w, 1))),
+        (None, Some(a)) => (a, phrase!("acid dew point {}", deg_c(a, 1))),
+        (None, None) => (0.0, Phrase::text("no dew point")),
     };
     (
         dew + options.dew_point_margin_k,
-        format!("{what} + {:.0} K margin", options.dew_point_margin_k),
+        phrase!(
+            "{} + {} margin",
+            what,
+            kelvin_difference(options.dew_point_margin_k, 0)
+        ),
     )
 }
 
@@ -296,31 +309,34 @@ fn combustion_tuning(base: &Baseline, options: &Options) -> Result<Option<Applie
     let mut inputs = base.inputs.clone();
     inputs.flue_gas.o2 = Fraction::new(target)?;
     let mut assumptions = vec![
-        format!(
+        Phrase::text(format!(
             "flue-gas O2 lowered from {:.2} % to {:.2} % ({basis} basis); {why}",
             100.0 * measured,
             100.0 * target
+        )),
+        phrase!(
+            "stack temperature held at the measured {} (it usually falls a little with the \
+             smaller gas flow: conservative)",
+            deg_c(flue.temperature.kelvin(), 1)
         ),
-        format!(
-            "stack temperature held at the measured {:.1} °C (it usually falls a little with \
-             the smaller gas flow: conservative)",
-            flue.temperature.celsius()
-        ),
-        format!(
+        Phrase::text(format!(
             "CO held at the measured {:.0} ppm (dry); tune with a CO analyser so that it does \
              not rise",
             1e6 * flue.co_dry.value()
-        ),
+        )),
     ];
     if flue.o2_basis == O2Basis::Wet {
-        assumptions.push(format!(
+        assumptions.push(Phrase::text(format!(
             "wet target = dry target × (1 − {:.3}), the measured flue gas's water fraction",
             water
-        ));
+        )));
     }
     Ok(Some(Applied {
         measure: Measure::CombustionTuning,
-        title: format!("Tune combustion to {:.1} % O2 ({basis})", 100.0 * target),
+        title: Phrase::text(format!(
+            "Tune combustion to {:.1} % O2 ({basis})",
+            100.0 * target
+        )),
         inputs,
         assumptions,
     }))
@@ -350,29 +366,31 @@ fn economizer(base: &Baseline, options: &Options) -> Result<Option<Applied>> {
     let mut inputs = base.inputs.clone();
     inputs.flue_gas.temperature = temperature("flue_gas.temperature", target)?;
     let assumptions = vec![
-        format!(
-            "stack lowered from {:.1} °C to {:.1} °C = max({dew_text} = {:.1} °C, {stream} \
-             {:.1} °C + {:.0} K approach = {:.1} °C)",
-            c(stack),
-            c(target),
-            c(dew),
-            c(cold),
-            options.economizer_approach_k,
-            c(approach)
+        phrase!(
+            "stack lowered from {} to {} = max({} = {}, {} {} + {} approach = {})",
+            deg_c(stack, 1),
+            deg_c(target, 1),
+            dew_text,
+            deg_c(dew, 1),
+            stream,
+            deg_c(cold, 1),
+            kelvin_difference(options.economizer_approach_k, 0),
+            deg_c(approach, 1)
         ),
-        format!(
-            "the economizer lies inside the boundary: the {stream} enters it at the measured \
-             {:.1} °C; output, excess air and CO unchanged",
-            c(cold)
+        phrase!(
+            "the economizer lies inside the boundary: the {} enters it at the measured {}; \
+             output, excess air and CO unchanged",
+            stream,
+            deg_c(cold, 1)
         ),
-        "not additive with an air preheater: both cool the same flue gas".to_string(),
+        Phrase::text("not additive with an air preheater: both cool the same flue gas"),
     ];
     Ok(Some(Applied {
         measure: Measure::Economizer,
-        title: format!(
-            "Install an economizer: stack {:.0} °C → {:.0} °C",
-            c(stack),
-            c(target)
+        title: phrase!(
+            "Install an economizer: stack {} → {}",
+            deg_c(stack, 0),
+            deg_c(target, 0)
         ),
         inputs,
         assumptions,
@@ -447,39 +465,42 @@ fn air_preheat(base: &Baseline, options: &Options) -> Result<Option<Applied>> {
     }
     let mut inputs = base.inputs.clone();
     inputs.flue_gas.temperature = temperature("flue_gas.temperature", new_stack)?;
+    let molar_flow = |mol_s: f64| Quantity::new(mol_s, "mol/s", Dimension::StandardVolumeFlow, 3);
     let assumptions = vec![
-        format!(
-            "recuperator inside the boundary: air enters at the measured {:.1} °C and leaves \
-             at {:.1} °C (at most {:.0} °C and stack − {:.0} K)",
-            air_in.celsius(),
-            c(air_out),
-            c(options.air_preheat_max_air_temperature.kelvin()),
-            approach
+        phrase!(
+            "recuperator inside the boundary: air enters at the measured {} and leaves at {} \
+             (at most {} and stack − {})",
+            deg_c(air_in.kelvin(), 1),
+            deg_c(air_out, 1),
+            deg_c(options.air_preheat_max_air_temperature.kelvin(), 0),
+            kelvin_difference(approach, 0)
         ),
-        format!(
-            "heat balance: the {:.0} kW the air takes ({:.3} mol/s of air) cools {:.3} mol/s \
-             of flue gas from {:.1} °C to {:.1} °C, not below {:.1} °C = max({dew_text}, air \
-             inlet + {:.0} K); NASA-polynomial enthalpies of each species",
-            q / 1e3,
-            air.total(),
-            flue.total(),
-            stack.celsius(),
-            c(new_stack),
-            c(floor),
-            approach
+        phrase!(
+            "heat balance: the {} the air takes ({} of air) cools {} of flue gas from {} to \
+             {}, not below {} = max({}, air inlet + {}); NASA-polynomial enthalpies of each \
+             species",
+            Quantity::from_si(q, "kW", Dimension::Power, 0),
+            molar_flow(air.total()),
+            molar_flow(flue.total()),
+            deg_c(stack.kelvin(), 1),
+            deg_c(new_stack, 1),
+            deg_c(floor, 1),
+            dew_text,
+            kelvin_difference(approach, 0)
         ),
-        "hotter air raises flame temperature and NOx; burner suitability not assessed; \
-         excess air and CO unchanged"
-            .to_string(),
-        "not additive with an economizer: both cool the same flue gas".to_string(),
+        Phrase::text(
+            "hotter air raises flame temperature and NOx; burner suitability not assessed; \
+             excess air and CO unchanged",
+        ),
+        Phrase::text("not additive with an economizer: both cool the same flue gas"),
     ];
     Ok(Some(Applied {
         measure: Measure::AirPreheat,
-        title: format!(
-            "Preheat combustion air to {:.0} °C: stack {:.0} °C → {:.0} °C",
-            c(air_out),
-            stack.celsius(),
-            c(new_stack)
+        title: phrase!(
+            "Preheat combustion air to {}: stack {} → {}",
+            deg_c(air_out, 0),
+            deg_c(stack.kelvin(), 0),
+            deg_c(new_stack, 0)
         ),
         inputs,
         assumptions,
@@ -532,40 +553,41 @@ fn blowdown_recovery(base: &Baseline, options: &Options) -> Result<Option<Applie
             Blowdown::None
         };
     }
+    let kpa = |p: Pressure| Quantity::from_si(p.pascal(), "kPa", Dimension::Pressure, 0);
+    let kj_per_kg = |h: f64| Quantity::from_si(h, "kJ/kg", Dimension::SpecificEnergy, 1);
     let assumptions = vec![
-        format!(
-            "blowdown {:.3} kg/s of saturated water at {:.0} kPa ({:.1} kJ/kg) flashes at \
-             {:.0} kPa: {:.1} % leaves as flash steam to the deaerator and returns as \
-             feedwater at {:.1} °C",
-            m_bd,
-            s.steam_pressure.pascal() / 1e3,
-            h_drum / 1e3,
-            flash.pascal() / 1e3,
-            100.0 * x,
-            s.feedwater_temperature.celsius()
+        phrase!(
+            "blowdown {} of saturated water at {} ({}) flashes at {}: {} leaves as flash \
+             steam to the deaerator and returns as feedwater at {}",
+            kg_per_s(m_bd, 3),
+            kpa(s.steam_pressure),
+            kj_per_kg(h_drum),
+            kpa(flash),
+            pct(x, 1),
+            deg_c(s.feedwater_temperature.kelvin(), 1)
         ),
-        format!(
-            "the flash-tank water heats make-up water from {:.1} °C and drains at {:.1} °C \
-             ({:.0} K approach)",
-            options.makeup_water_temperature.celsius(),
-            c(drain),
-            options.blowdown_cooler_approach_k
+        phrase!(
+            "the flash-tank water heats make-up water from {} and drains at {} ({} approach)",
+            deg_c(options.makeup_water_temperature.kelvin(), 1),
+            deg_c(drain, 1),
+            kelvin_difference(options.blowdown_cooler_approach_k, 0)
         ),
-        format!(
-            "recovered {:.1} kJ per kg of blowdown against {:.1} kJ/kg counted as loss at the \
-             boiler boundary (relative to feedwater): {:.1} % of the boundary loss recovered; \
-             heat beyond it displaces deaerator steam outside the boundary and is not claimed",
-            recovered / 1e3,
-            counted / 1e3,
-            100.0 * fraction
+        phrase!(
+            "recovered {} of blowdown against {} counted as loss at the boiler boundary \
+             (relative to feedwater): {} of the boundary loss recovered; heat beyond it \
+             displaces deaerator steam outside the boundary and is not claimed",
+            kj_per_kg(recovered),
+            kj_per_kg(counted),
+            pct(fraction, 1)
         ),
-        "modelled in the engineering core as the blowdown flow scaled by the unrecovered \
-         share (the boundary loss is proportional to it)"
-            .to_string(),
+        Phrase::text(
+            "modelled in the engineering core as the blowdown flow scaled by the unrecovered \
+             share (the boundary loss is proportional to it)",
+        ),
     ];
     Ok(Some(Applied {
         measure: Measure::BlowdownHeatRecovery,
-        title: "Recover blowdown heat (flash tank and make-up heat exchanger)".to_string(),
+        title: Phrase::text("Recover blowdown heat (flash tank and make-up heat exchanger)"),
         inputs,
         assumptions,
     }))
@@ -586,25 +608,24 @@ fn insulation(base: &Baseline, options: &Options) -> Result<Option<Applied>> {
     insulated.temperature = target;
     inputs.surface = SurfaceLoss::Measured(insulated);
     let assumptions = vec![
-        format!(
-            "casing of {:.1} m² brought from {:.1} °C to {:.1} °C by insulation; ambient \
-             {:.1} °C, air velocity {:.1} m/s",
-            m.area,
-            m.temperature.celsius(),
-            target.celsius(),
-            m.ambient_temperature.celsius(),
-            m.air_velocity
+        phrase!(
+            "casing of {} brought from {} to {} by insulation; ambient {}, air velocity {}",
+            Quantity::new(m.area, "m²", Dimension::Area, 1),
+            deg_c(m.temperature.kelvin(), 1),
+            deg_c(target.kelvin(), 1),
+            deg_c(m.ambient_temperature.kelvin(), 1),
+            Quantity::new(m.air_velocity, "m/s", Dimension::Velocity, 1)
         ),
-        format!(
+        Phrase::text(format!(
             "emissivity held at {:.2} (metal cladding is usually lower: conservative)",
             m.emissivity.value()
-        ),
+        )),
     ];
     Ok(Some(Applied {
         measure: Measure::Insulation,
-        title: format!(
-            "Insulate the casing to {:.0} °C surface temperature",
-            target.celsius()
+        title: phrase!(
+            "Insulate the casing to {} surface temperature",
+            deg_c(target.kelvin(), 0)
         ),
         inputs,
         assumptions,
@@ -613,7 +634,7 @@ fn insulation(base: &Baseline, options: &Options) -> Result<Option<Applied>> {
 
 /// A condensate-return case: the additional condensate as a fraction of the feedwater, the
 /// condensate and make-up temperatures, the assumptions and the title of the measure.
-type CondensateCase = (f64, Temperature, Temperature, Vec<String>, String);
+type CondensateCase = (f64, Temperature, Temperature, Vec<Phrase>, Phrase);
 
 /// The stated case: the facility says how much more could come back.
 fn stated_condensate(cr: &CondensateReturn) -> CondensateCase {
@@ -622,14 +643,13 @@ fn stated_condensate(cr: &CondensateReturn) -> CondensateCase {
         f,
         cr.condensate_temperature,
         cr.makeup_temperature,
-        vec![format!(
-            "{:.1} % of the feedwater returned as condensate at {:.1} °C instead of make-up at \
-             {:.1} °C",
-            100.0 * f,
-            cr.condensate_temperature.celsius(),
-            cr.makeup_temperature.celsius()
+        vec![phrase!(
+            "{} of the feedwater returned as condensate at {} instead of make-up at {}",
+            pct(f, 1),
+            deg_c(cr.condensate_temperature.kelvin(), 1),
+            deg_c(cr.makeup_temperature.kelvin(), 1)
         )],
-        format!("Return {:.0} % more condensate", 100.0 * f),
+        Phrase::text(format!("Return {:.0} % more condensate", 100.0 * f)),
     )
 }
 
@@ -659,40 +679,39 @@ fn metered_condensate(s: &SteamOutput, m: &MeteredCondensate) -> Result<Option<C
     let more = (target - measured) * steam;
     let f = more / feedwater;
     let assumptions = vec![
-        format!(
-            "metered over the period: {:.4} kg/s of condensate returned against {:.4} kg/s of \
-             steam, a return fraction of {:.1} %; target {:.1} % (the facility's \
-             condensate_return_target)",
-            m.return_flow.kg_per_s(),
-            steam,
-            100.0 * measured,
-            100.0 * target
+        phrase!(
+            "metered over the period: {} of condensate returned against {} of steam, a return \
+             fraction of {}; target {} (the facility's condensate_return_target)",
+            kg_per_s(m.return_flow.kg_per_s(), 4),
+            kg_per_s(steam, 4),
+            pct(measured, 1),
+            pct(target, 1)
         ),
-        format!(
-            "the additional {:.4} kg/s of condensate at the metered {:.1} °C replaces make-up \
-             water at the metered {:.1} °C: {:.1} % of the {:.4} kg/s of feedwater (steam + \
-             blowdown)",
-            more,
-            m.condensate_temperature.celsius(),
-            m.makeup_temperature.celsius(),
-            100.0 * f,
-            feedwater
+        phrase!(
+            "the additional {} of condensate at the metered {} replaces make-up water at the \
+             metered {}: {} of the {} of feedwater (steam + blowdown)",
+            kg_per_s(more, 4),
+            deg_c(m.condensate_temperature.kelvin(), 1),
+            deg_c(m.makeup_temperature.kelvin(), 1),
+            pct(f, 1),
+            kg_per_s(feedwater, 4)
         ),
-        "flow and temperature are those metered at the feedwater tank: flash and line \
-         losses upstream of the meters are already in them (DOE Steam Tip Sheet #8, working \
-         from the condensate leaving the process, deducts an assumed flash loss instead)"
-            .to_string(),
+        Phrase::text(
+            "flow and temperature are those metered at the feedwater tank: flash and line \
+             losses upstream of the meters are already in them (DOE Steam Tip Sheet #8, working \
+             from the condensate leaving the process, deducts an assumed flash loss instead)",
+        ),
     ];
     Ok(Some((
         f,
         m.condensate_temperature,
         m.makeup_temperature,
         assumptions,
-        format!(
+        Phrase::text(format!(
             "Return more condensate: {:.0} % → {:.0} % of the steam",
             100.0 * measured,
             100.0 * target
-        ),
+        )),
     )))
 }
 
@@ -742,21 +761,23 @@ fn condensate_return(base: &Baseline, options: &Options) -> Result<Option<Applie
         out.feedwater_temperature = temperature("feedwater_temperature", t_new)?;
     }
     assumptions.extend([
-        format!(
+        phrase!(
             "feedwater enthalpy rises by the mixing balance, h = h_fw + f (h_cond − h_makeup): \
-             feedwater {:.1} °C → {:.1} °C (no deaerator holding it constant; with one, the \
-             saving appears as less deaerator steam instead)",
-            s.feedwater_temperature.celsius(),
-            c(t_new)
+             feedwater {} → {} (no deaerator holding it constant; with one, the saving \
+             appears as less deaerator steam instead)",
+            deg_c(s.feedwater_temperature.kelvin(), 1),
+            deg_c(t_new, 1)
         ),
-        "steam flow and conditions unchanged; the boiler duty falls with the hotter \
-         feedwater; water and treatment savings not counted"
-            .to_string(),
+        Phrase::text(
+            "steam flow and conditions unchanged; the boiler duty falls with the hotter \
+             feedwater; water and treatment savings not counted",
+        ),
     ]);
     if h_new >= h_cap {
-        assumptions.push(format!(
-            "feedwater capped at {:.1} °C, 5 K below saturation",
-            c(cap)
+        assumptions.push(phrase!(
+            "feedwater capped at {}, {} below saturation",
+            deg_c(cap, 1),
+            kelvin_difference(5.0, 0)
         ));
     }
     Ok(Some(Applied {
@@ -845,13 +866,14 @@ pub fn recommend(
         let joules = economics.annual_fuel_input_j * saved;
         let gj = joules / J_PER_GJ;
         let mut assumptions = applied.assumptions;
-        assumptions.push(format!(
-            "useful output {:.1} kW as the heat-loss method accounts for it (measured state: \
-             {:.1} kW); fuel flow {:.5} → {:.5} kg/s, F_new = F_old (Q_new/Q_old) η_old/η_new",
-            output / 1e3,
-            base.result.indirect_efficiency.hhv * base.result.fuel_input.hhv / 1e3,
-            base.inputs.fuel_flow.kg_per_s(),
-            applied.inputs.fuel_flow.kg_per_s()
+        let kw = |w: f64| Quantity::from_si(w, "kW", Dimension::Power, 1);
+        assumptions.push(phrase!(
+            "useful output {} as the heat-loss method accounts for it (measured state: {}); \
+             fuel flow {} → {}, F_new = F_old (Q_new/Q_old) η_old/η_new",
+            kw(output),
+            kw(base.result.indirect_efficiency.hhv * base.result.fuel_input.hhv),
+            kg_per_s(base.inputs.fuel_flow.kg_per_s(), 5),
+            kg_per_s(applied.inputs.fuel_flow.kg_per_s(), 5)
         ));
         out.push(Recommendation {
             measure: applied.measure,

@@ -9,6 +9,7 @@ use analysis::recommend::{
 };
 use common::{celsius, gas_boiler, gas_furnace, oil_hot_water_boiler, run};
 use thermo::inputs::{Blowdown, FiredInputs, UsefulOutput};
+use thermo::units::Dimension;
 use thermo::{Fraction, MassFlow};
 
 const ECONOMICS: Economics = Economics {
@@ -93,6 +94,25 @@ fn demo_boiler_gets_tuning_economizer_air_preheat_and_blowdown_recovery() {
     let mut economized = inputs.clone();
     economized.flue_gas.temperature = celsius(135.0);
     check_against_rerun(&inputs, economized, by(Measure::Economizer));
+    // The title keeps its temperatures as quantities: the measured stack and the 135 °C.
+    let title = &by(Measure::Economizer).title;
+    let shown: Vec<(f64, &str, Dimension)> = title
+        .quantities()
+        .map(|q| (q.value, q.unit.as_ref(), q.dimension))
+        .collect();
+    let stack_c = inputs.flue_gas.temperature.celsius();
+    assert_eq!(shown.len(), 2, "{title}");
+    assert!((shown[0].0 - stack_c).abs() < 1e-9, "{title}");
+    assert!((shown[1].0 - 135.0).abs() < 1e-6, "{title}");
+    assert!(
+        shown
+            .iter()
+            .all(|&(_, unit, d)| unit == "°C" && d == Dimension::Temperature)
+    );
+    assert_eq!(
+        title.to_string(),
+        format!("Install an economizer: stack {stack_c:.0} °C → 135 °C")
+    );
     let mut no_blowdown = inputs.clone();
     if let UsefulOutput::Steam(ref mut s) = no_blowdown.output {
         s.blowdown = Blowdown::None;
@@ -175,7 +195,12 @@ fn metered_condensate_return_raises_the_measured_fraction_to_the_target() {
         .iter()
         .find(|r| r.measure == Measure::CondensateReturn)
         .unwrap();
-    let text = rec.assumptions.join("\n");
+    let text = rec
+        .assumptions
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(
         text.contains("return fraction of 40.0 %; target 75.0 %"),
         "{text}"

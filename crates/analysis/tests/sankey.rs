@@ -4,7 +4,8 @@
 mod common;
 
 use analysis::sankey::{
-    self, Category, Column, SankeyBasis, SankeyModel, SvgOptions, UnitResult, render_svg,
+    self, Category, Column, PowerUnits, SankeyBasis, SankeyModel, SvgOptions, UnitResult,
+    render_svg,
 };
 use common::{gas_boiler, gas_furnace, oil_hot_water_boiler, run};
 use thermo::results::{ExergyLossKind, FiredResult, LossKind, OnBasis};
@@ -227,8 +228,8 @@ fn three_unit_model(basis: SankeyBasis) -> SankeyModel {
 #[test]
 fn svg_is_deterministic() {
     for basis in BASES {
-        let a = render_svg(&three_unit_model(basis), &SvgOptions { width: 800.0 });
-        let b = render_svg(&three_unit_model(basis), &SvgOptions { width: 800.0 });
+        let a = render_svg(&three_unit_model(basis), &SvgOptions::default()).unwrap();
+        let b = render_svg(&three_unit_model(basis), &SvgOptions::default()).unwrap();
         assert_eq!(a, b);
     }
 }
@@ -236,7 +237,7 @@ fn svg_is_deterministic() {
 #[test]
 fn svg_is_well_formed_and_self_contained() {
     for basis in BASES {
-        let svg = render_svg(&three_unit_model(basis), &SvgOptions::default());
+        let svg = render_svg(&three_unit_model(basis), &SvgOptions::default()).unwrap();
         let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
         let root = doc.root_element();
         assert_eq!(root.tag_name().name(), "svg");
@@ -291,9 +292,11 @@ fn text_box(node: roxmltree::Node, font: f64) -> (f64, f64, f64, f64) {
 
 #[test]
 fn every_label_lies_inside_the_canvas() {
-    for width in [800.0, 640.0, 1200.0] {
+    let widths = [800.0, 640.0, 1200.0];
+    let units = [PowerUnits::Si, PowerUnits::UsCustomary];
+    for (width, units) in widths.into_iter().flat_map(|w| units.map(|u| (w, u))) {
         for basis in BASES {
-            let svg = render_svg(&three_unit_model(basis), &SvgOptions { width });
+            let svg = render_svg(&three_unit_model(basis), &SvgOptions { width, units }).unwrap();
             let doc = roxmltree::Document::parse(&svg).unwrap();
             let root = doc.root_element();
             let view: Vec<f64> = root
@@ -328,7 +331,7 @@ fn every_label_lies_inside_the_canvas() {
 #[test]
 fn labels_carry_name_value_and_percent() {
     let model = three_unit_model(SankeyBasis::Hhv);
-    let svg = render_svg(&model, &SvgOptions::default());
+    let svg = render_svg(&model, &SvgOptions::default()).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let text: String = doc
         .descendants()
@@ -352,7 +355,7 @@ fn labels_carry_name_value_and_percent() {
 #[test]
 fn band_widths_are_proportional_to_the_flows() {
     let model = three_unit_model(SankeyBasis::Hhv);
-    let svg = render_svg(&model, &SvgOptions::default());
+    let svg = render_svg(&model, &SvgOptions::default()).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let total: f64 = model
         .nodes

@@ -758,10 +758,21 @@ async fn the_report_is_self_contained_and_carries_the_stored_figures() {
     // The headline as stored, with its expanded uncertainty.
     let headline = format!("{:.2}", doc["efficiency"].as_f64().unwrap());
     assert!(html.contains(&format!("{headline} %")), "{headline}");
-    // The tag means as aggregated.
+    // The tag means as aggregated, as SI quantities: the first tag is the fuel flow in Nm3/h,
+    // mol/s = Nm³/h / 3600 × 101 325 / (R × 273.15) (DIN 1343; R = 8.314462618 J/(mol·K)).
     let tag = &stored_unit(&doc, "BLR-001")["data_quality"]["tags"][0];
     assert!(html.contains(tag["tag"].as_str().unwrap()));
-    assert!(html.contains(&format!("{:.3}", tag["mean"].as_f64().unwrap())));
+    assert_eq!(tag["unit"], "Nm3/h");
+    let mol_s = tag["mean"].as_f64().unwrap() / 3600.0 * 101_325.0 / (8.314_462_618 * 273.15);
+    let shown_si: Vec<f64> = html
+        .split("data-si=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+        .collect();
+    assert!(
+        shown_si.iter().any(|v| (v / mol_s - 1.0).abs() < 1e-12),
+        "{mol_s} mol/s not among {shown_si:?}"
+    );
     let lower = html.to_ascii_lowercase();
     for forbidden in [
         "<script", "<link", "<img", "<iframe", "src=", "href", "@import", "url(",

@@ -328,7 +328,8 @@ async fn operator_flow(app: &WebApp) {
     assert!((1..=3).contains(&items), "{recs}");
 
     // Every quantity shown in US customary is the SI value converted with independent
-    // factors (1 Btu = 1055.05585262 J, 1 h = 3600 s); percentages do not change.
+    // factors (1 Btu = 1055.05585262 J, 1 h = 3600 s, °F = °C × 1.8 + 32); percentages do
+    // not change.
     let (_, us) = get(app, &location, &format!("{session}; thermaliq_units=us")).await;
     let (si_q, us_q) = (quantities(&html), quantities(&us));
     assert!(si_q.len() >= 6, "{si_q:?}");
@@ -338,6 +339,8 @@ async fn operator_flow(app: &WebApp) {
     {
         assert_eq!((kind, si), (kind_us, si_us));
         let (si_expected, us_expected) = match (kind.as_str(), si_unit.as_str(), us_unit.as_str()) {
+            ("temperature", "°C", "°F") => (si - 273.15, (si - 273.15) * 1.8 + 32.0),
+            ("temperature_difference", "K", "°F") => (*si, si * 1.8),
             ("power", "MW", "MMBtu/h") => (si / 1e6, si * 3600.0 / (BTU_J * 1e6)),
             ("power", "kW", "kBtu/h") => (si / 1e3, si * 3600.0 / (BTU_J * 1e3)),
             ("power", "kW", "MMBtu/h") => (si / 1e3, si * 3600.0 / (BTU_J * 1e6)),

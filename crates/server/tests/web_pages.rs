@@ -15,6 +15,17 @@ use web_support::{WebApp, hidden};
 const BTU_J: f64 = 1_055.055_852_62;
 const POUND_KG: f64 = 0.453_592_37;
 const PSI_PA: f64 = 6_894.757;
+const FOOT_M: f64 = 0.3048;
+/// CODATA 2018 molar gas constant, J/(mol·K).
+const R: f64 = 8.314_462_618;
+/// Ideal-gas volume of a mole: a normal m³ at 0 °C and 101.325 kPa (DIN 1343), a standard
+/// ft³ at 60 °F and 14.696 psia (GPA 2172).
+fn normal_m3_per_mol() -> f64 {
+    R * 273.15 / 101_325.0
+}
+fn scf_per_mol() -> f64 {
+    R * (60.0 + 459.67) * 5.0 / 9.0 / (14.696 * PSI_PA) / FOOT_M.powi(3)
+}
 
 /// One `span.qty` of a page: kind, SI value, displayed text.
 #[derive(Debug)]
@@ -61,6 +72,11 @@ fn us_value(kind: &str, si: f64, unit: &str) -> f64 {
         ("temperature", "°F") => (si - 273.15) * 9.0 / 5.0 + 32.0,
         ("temperature_difference", "°F") => si * 9.0 / 5.0,
         ("pressure", "psia") => si / PSI_PA,
+        ("gauge_pressure", "psig") | ("pressure_difference", "psi") => si / PSI_PA,
+        ("standard_volume_flow", "scf/h") => si * 3_600.0 * scf_per_mol(),
+        ("area", "ft²") => si / (FOOT_M * FOOT_M),
+        ("velocity", "ft/s") => si / FOOT_M,
+        ("per_energy", "per MMBtu") => si * 1e6 * BTU_J,
         ("mass_flow", "lb/h") => si * 3_600.0 / POUND_KG,
         ("power", "MMBtu/h") => si * 3_600.0 / BTU_J / 1e6,
         ("power", "kBtu/h") => si * 3_600.0 / BTU_J / 1e3,
@@ -76,7 +92,12 @@ fn si_value(kind: &str, si: f64, unit: &str) -> f64 {
     match (kind, unit) {
         ("temperature", "°C") => si - 273.15,
         ("temperature_difference", "K") => si,
-        ("pressure", "kPa") => si / 1e3,
+        ("pressure", "kPa") | ("gauge_pressure", "kPa(g)") | ("pressure_difference", "kPa") => {
+            si / 1e3
+        }
+        ("standard_volume_flow", "Nm³/h") => si * 3_600.0 * normal_m3_per_mol(),
+        ("area", "m²") | ("velocity", "m/s") => si,
+        ("per_energy", "per GJ") => si * 1e9,
         ("mass_flow", "kg/h") => si * 3_600.0,
         ("mass_flow", "t/h") => si * 3.6,
         ("power", "kW") => si / 1e3,
@@ -188,9 +209,13 @@ async fn pages_behave(app: &WebApp) {
         check(a, si_value);
         check(b, us_value);
     }
-    // Nothing but the quantities and the switch's own state changes.
+    // Nothing but the quantities, the Sankey diagrams (their labels follow the switch, see
+    // web_units.rs) and the switch's own state changes.
     let strip = |page: &str| {
-        page.replace("<span id=\"units-current\">SI</span>", "")
+        page.split("<svg")
+            .map(|part| part.split_once("</svg>").map_or(part, |(_, after)| after))
+            .collect::<String>()
+            .replace("<span id=\"units-current\">SI</span>", "")
             .replace("<span id=\"units-current\">US customary</span>", "")
             .replace("aria-pressed=\"true\"", "")
             .replace("aria-pressed=\"false\"", "")

@@ -901,11 +901,14 @@ async fn quantities(b: &Browser) -> Vec<Qty> {
     serde_json::from_value(v).expect("quantities")
 }
 
-/// The text of `main` with every `span.qty` replaced by a marker, whitespace collapsed.
+/// The text of `main` with every `span.qty` replaced by a marker and without the Sankey
+/// figures (labels and captions in the chosen units, checked by [`sankey_labels`]),
+/// whitespace collapsed.
 async fn text_without_quantities(b: &Browser) -> String {
     let v = b
         .js(
             "const c = document.querySelector('main').cloneNode(true);\n\
+             c.querySelectorAll('#sankey figure').forEach(s => s.remove());\n\
              c.querySelectorAll('span.qty').forEach(s => s.replaceWith('\u{27e8}qty\u{27e9}'));\n\
              return c.textContent.replace(/\\s+/g, ' ').trim();",
             vec![],
@@ -914,43 +917,60 @@ async fn text_without_quantities(b: &Browser) -> String {
     v.as_str().expect("text").to_string()
 }
 
-/// Where the page still shows SI values as text, so the units switch leaves them as they are:
-/// recommendation titles and assumptions and the engineering core's warnings
-/// (`.core-message`) are prose written in SI, and the inputs and data-quality tables show
-/// values as metered. Issue 8 stays open until these are converted; the check covers every
-/// other section.
-const NOT_YET_CONVERTED: [&str; 3] = ["#recommendations", "#inputs", "#data-quality"];
-
-/// Numbers with an SI unit in the text of `main` outside `span.qty`, outside SVG and outside
-/// the demo's facility and equipment names (data, not quantities), by section:
-/// `#section: …text…`.
-async fn si_units_left(b: &Browser) -> Vec<String> {
-    let names: Vec<&str> = server::demo::SPEC_TOML
+/// The demo's facility and equipment names: data, not quantities, though one says "25 MW".
+fn demo_names() -> Vec<&'static str> {
+    server::demo::SPEC_TOML
         .lines()
         .filter_map(|l| l.trim().strip_prefix("name = \""))
         .filter_map(|l| l.strip_suffix('"'))
-        .collect();
+        .collect()
+}
+
+/// The power figures of the Sankey diagrams' labels on the page (`12.34 MW`), outside the
+/// demo's names (a long label is drawn as one `text` per line), in document order.
+async fn sankey_labels(b: &Browser) -> Vec<String> {
+    let v = b
+        .js(
+            "const out = [];\n\
+             for (const svg of document.querySelectorAll('main #sankey svg')) {\n\
+               let text = Array.from(svg.querySelectorAll('text'), x => x.textContent).join(' ');\n\
+               for (const n of arguments[0]) text = text.split(n).join(' ');\n\
+               for (const m of text.matchAll(/[0-9.]+\\s*(kW|MW|kBtu\\/h|MMBtu\\/h|W)\\b/g))\n\
+                 out.push(m[0]);\n\
+             }\n\
+             return out;",
+            vec![json!(demo_names())],
+        )
+        .await;
+    serde_json::from_value(v).expect("labels")
+}
+
+/// Numbers with an SI unit in the text of `main` outside `span.qty`, outside the Sankey
+/// diagrams' SVG (checked by [`sankey_labels`]) and outside the demo's facility and equipment
+/// names (data, not quantities), by section: `#section: …text…`.
+async fn si_units_left(b: &Browser) -> Vec<String> {
+    let names = demo_names();
     let parts = b
         .js(
             "const out = [];\n\
              const strip = e => { const c = e.cloneNode(true);\n\
-               c.querySelectorAll('span.qty, svg, .core-message').forEach(s => s.remove());\n\
+               c.querySelectorAll('span.qty, svg').forEach(s => s.remove());\n\
                let t = c.textContent.replace(/\\s+/g, ' ');\n\
                for (const n of arguments[0]) t = t.split(n).join(' ');\n\
                return t; };\n\
              for (const s of document.querySelectorAll('main section[id]'))\n\
-               if (!s.parentElement.closest('section[id]') && !arguments[1].includes('#' + s.id))\n\
+               if (!s.parentElement.closest('section[id]'))\n\
                  out.push(['#' + s.id, strip(s)]);\n\
              const m = document.querySelector('main').cloneNode(true);\n\
              m.querySelectorAll('section[id]').forEach(s => s.remove());\n\
              out.push(['main outside sections', strip(m)]);\n\
              return out;",
-            vec![json!(names), json!(NOT_YET_CONVERTED)],
+            vec![json!(names)],
         )
         .await;
     let parts: Vec<(String, String)> = serde_json::from_value(parts).expect("parts");
     let si_unit = regex::Regex::new(
-        r"[0-9](?:\s|\u{a0})*(?:kW|MW|GW|kJ|MJ|GJ|kPa|MPa|bar|°C|t/h|kg/h|kg/s|MJ/kg|kJ/kg)\b",
+        r"[0-9](?:\s|\u{a0})*(?:kW|MW|GW|kJ|MJ|GJ|kPa|MPa|bar|°C|t/h|kg/h|kg/s|MJ/kg|kJ/kg|Nm3/h|Nm³/h|mol/s|m²|m2|m/s|J/\(kg K\)|per GJ)",
     )
     .expect("regex");
     let mut left = Vec::new();
@@ -980,16 +1000,35 @@ enum System {
     Us,
 }
 
-/// The value a unit shows for an SI value of `kind` (K, Pa, kg/s, W, J, J/kg, J/(kg·K)), and
-/// the unit's system; `None` for a unit this test does not know for the kind. The factors are
-/// the definitions, independent of the server's: 1 lb = 0.45359237 kg, 1 Btu (IT) =
-/// 1055.05585262 J, 1 psi = 6894.757293168 Pa, °F = K × 9/5 − 459.67.
+/// The value a unit shows for an SI value of `kind` (K, Pa, kg/s, mol/s, W, J, J/kg,
+/// J/(kg·K), m², m/s, 1/J; Pa above the ambient for a gauge pressure or a difference), and the
+/// unit's system; `None` for a unit this test does not know for the kind. The factors are
+/// the definitions, independent of the server's: 1 lb = 0.45359237 kg, 1 ft = 0.3048 m,
+/// 1 Btu (IT) = 1055.05585262 J, 1 psi = 6894.757293168 Pa, °F = K × 9/5 − 459.67; a normal
+/// m³ is at 273.15 K and 101 325 Pa (DIN 1343), a standard ft³ at 60 °F and 14.696 psia
+/// (GPA 2172), both ideal gas with R = 8.314462618 J/(mol·K) (CODATA 2018).
 fn display_value(kind: &str, unit: &str, si: f64) -> Option<(f64, System)> {
     const LB: f64 = 0.453_592_37;
+    const FT: f64 = 0.3048;
     const BTU: f64 = 1_055.055_852_62;
     const PSI: f64 = 6_894.757_293_168;
+    const R: f64 = 8.314_462_618;
+    let normal_m3_per_mol = R * 273.15 / 101_325.0;
+    let scf_per_mol = R * (60.0 + 459.67) * 5.0 / 9.0 / (14.696 * PSI) / FT.powi(3);
     use System::{Si, Us};
     Some(match (kind, unit) {
+        ("gauge_pressure", "kPa(g)") => (si / 1e3, Si),
+        ("gauge_pressure", "psig") => (si / PSI, Us),
+        ("pressure_difference", "kPa") => (si / 1e3, Si),
+        ("pressure_difference", "psi") => (si / PSI, Us),
+        ("standard_volume_flow", "Nm³/h") => (si * 3_600.0 * normal_m3_per_mol, Si),
+        ("standard_volume_flow", "scf/h") => (si * 3_600.0 * scf_per_mol, Us),
+        ("area", "m²") => (si, Si),
+        ("area", "ft²") => (si / (FT * FT), Us),
+        ("velocity", "m/s") => (si, Si),
+        ("velocity", "ft/s") => (si / FT, Us),
+        ("per_energy", "per GJ") => (si * 1e9, Si),
+        ("per_energy", "per MMBtu") => (si * 1e6 * BTU, Us),
         ("temperature", "°C") => (si - 273.15, Si),
         ("temperature", "K") => (si, Si),
         ("temperature", "°F") => (si * 9.0 / 5.0 - 459.67, Us),
@@ -1132,6 +1171,8 @@ async fn units_switch_converts_every_quantity_and_nothing_else() {
             problems.join("\n")
         );
         let si_rest = text_without_quantities(&b).await;
+        let si_sankey = sankey_labels(&b).await;
+        assert!(!si_sankey.is_empty(), "{page}: no Sankey labels");
         let si_main = b.text("main").await;
         let hash = if page == "calculation" {
             Some(b.text("code#provenance-hash").await)
@@ -1173,8 +1214,17 @@ async fn units_switch_converts_every_quantity_and_nothing_else() {
             "{page}: only {changed} quantities change"
         );
         let us_rest = text_without_quantities(&b).await;
-        // No SI quantity left behind outside span.qty, anywhere but in the Sankey diagrams'
-        // SVG labels (the contract: "where feasible"); checked for both pages, then failed.
+        // The Sankey labels follow the switch too (their values: tests/web_units.rs).
+        let us_sankey = sankey_labels(&b).await;
+        assert_eq!(si_sankey.len(), us_sankey.len(), "{page}: Sankey labels");
+        for (labels, system) in [(&si_sankey, System::Si), (&us_sankey, System::Us)] {
+            let in_system = labels
+                .iter()
+                .all(|l| l.ends_with("Btu/h") == (system == System::Us));
+            assert!(in_system, "{page}: Sankey labels {labels:?} in {system:?}");
+        }
+        // No SI quantity left behind outside span.qty and the Sankey diagrams; checked for
+        // both pages, then failed.
         for left in si_units_left(&b).await {
             left_behind.push(format!("{page} page, {left}"));
         }

@@ -83,7 +83,8 @@ pub fn calculate_exchanger(inputs: &HeatExchangerInputs) -> Result<HeatExchanger
                 "hot and cold duties differ by {:.1} % of the hot duty: check the meters or the \
                  insulation",
                 100.0 * imbalance
-            ),
+            )
+            .into(),
         });
     }
     Ok(HeatExchangerResult {

@@ -14,12 +14,15 @@ use crate::inputs::{
     Blowdown, FiredInputs, SteamCondition, SteamOutput, SurfaceLoss, SurfaceMeasurement,
     UsefulOutput,
 };
+use crate::phrase;
+use crate::phrase::{Quantity, celsius};
 use crate::quantity::{Pressure, Temperature};
 use crate::results::{
     CombustionSummary, Credit, CreditKind, ExergyLossKind, ExergyResult, FiredResult, Loss,
     LossKind, OnBasis, Warning,
 };
 use crate::species::{self, Composition, Species};
+use crate::units::Dimension;
 use crate::{steam, streams};
 
 /// Reference temperature of the heat-loss method, K: 25 °C, where the heating values are
@@ -243,11 +246,12 @@ fn latent_heat_per_kg_water(fuel: &Fuel, flue: &FlueGas, warnings: &mut Vec<Warn
     if (latent / expected - 1.0).abs() > 0.05 {
         warnings.push(Warning {
             code: "heating_values_inconsistent",
-            message: format!(
-                "HHV − LHV corresponds to {:.0} kJ per kg of water formed, not the {:.0} kJ/kg \
-                 latent heat at 25 °C: check the stated heating values",
-                latent / 1e3,
-                expected / 1e3
+            message: phrase!(
+                "HHV − LHV corresponds to {} of water formed, not the {} latent heat at {}: \
+                 check the stated heating values",
+                Quantity::from_si(latent, "kJ/kg", Dimension::SpecificEnergy, 0),
+                Quantity::from_si(expected, "kJ/kg", Dimension::SpecificEnergy, 0),
+                celsius(REFERENCE_TEMPERATURE_K, 0)
             ),
         });
     }
@@ -508,9 +512,10 @@ fn credits(
             if (inputs.fuel_temperature.kelvin() - REFERENCE_TEMPERATURE_K).abs() > 5.0 {
                 warnings.push(Warning {
                     code: "fuel_specific_heat_assumed",
-                    message: format!(
-                        "fuel sensible heat uses a default specific heat of {cp:.0} J/(kg K) \
-                         for this fuel; state fuel_specific_heat if it is known"
+                    message: phrase!(
+                        "fuel sensible heat uses a default specific heat of {} for this fuel; \
+                         state fuel_specific_heat if it is known",
+                        Quantity::new(cp, "J/(kg K)", Dimension::SpecificEntropy, 0)
                     ),
                 });
             }
@@ -572,11 +577,11 @@ fn combustion_summary(
     {
         warnings.push(Warning {
             code: "stack_below_water_dew_point",
-            message: format!(
-                "flue gas at {:.1} °C is below its water dew point of {:.1} °C: the \
-                     moisture losses assume no condensation and overstate the loss",
-                inputs.flue_gas.temperature.celsius(),
-                dew - crate::quantity::CELSIUS_OFFSET_K
+            message: phrase!(
+                "flue gas at {} is below its water dew point of {}: the moisture losses \
+                 assume no condensation and overstate the loss",
+                celsius(inputs.flue_gas.temperature.kelvin(), 1),
+                celsius(dew, 1)
             ),
         });
     }

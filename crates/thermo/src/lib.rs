@@ -19,6 +19,7 @@ pub mod exergy;
 pub mod fired;
 pub mod fuel;
 pub mod inputs;
+pub mod phrase;
 pub mod provenance;
 pub mod quantity;
 pub mod results;

@@ -223,8 +223,8 @@ pub struct ExergyResult {
 pub struct Warning {
     /// Stable machine-readable code (`stack_below_dew_point`, ...).
     pub code: &'static str,
-    /// What the engineer should know.
-    pub message: String,
+    /// What the engineer should know, with its quantities kept as numbers.
+    pub message: crate::phrase::Phrase,
 }
 
 /// Complete result of a fired-equipment calculation.

@@ -97,11 +97,13 @@ pub enum Dimension {
     Time,
     /// Density, kg/m³.
     Density,
+    /// An amount per unit of energy (a fuel price, its currency aside), 1/J.
+    PerEnergy,
 }
 
 impl Dimension {
     /// Every dimension, in declaration order.
-    pub const ALL: [Dimension; 16] = [
+    pub const ALL: [Dimension; 17] = [
         Dimension::Temperature,
         Dimension::TemperatureDifference,
         Dimension::Pressure,
@@ -118,6 +120,7 @@ impl Dimension {
         Dimension::Fraction,
         Dimension::Time,
         Dimension::Density,
+        Dimension::PerEnergy,
     ];
 
     /// The SI unit every value of this dimension is returned in.
@@ -138,6 +141,7 @@ impl Dimension {
             Dimension::Fraction => "1",
             Dimension::Time => "s",
             Dimension::Density => "kg/m3",
+            Dimension::PerEnergy => "/J",
         }
     }
 
@@ -160,7 +164,38 @@ impl Dimension {
             Dimension::Fraction => "fraction",
             Dimension::Time => "time",
             Dimension::Density => "density",
+            Dimension::PerEnergy => "amount per energy",
         }
+    }
+}
+
+impl Dimension {
+    /// A snake_case code, for documents (`temperature_difference`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Dimension::Temperature => "temperature",
+            Dimension::TemperatureDifference => "temperature_difference",
+            Dimension::Pressure => "pressure",
+            Dimension::MassFlow => "mass_flow",
+            Dimension::StandardVolumeFlow => "standard_volume_flow",
+            Dimension::Power => "power",
+            Dimension::Energy => "energy",
+            Dimension::SpecificEnergy => "specific_energy",
+            Dimension::SpecificEntropy => "specific_entropy",
+            Dimension::SpecificVolume => "specific_volume",
+            Dimension::Length => "length",
+            Dimension::Area => "area",
+            Dimension::Velocity => "velocity",
+            Dimension::Fraction => "fraction",
+            Dimension::Time => "time",
+            Dimension::Density => "density",
+            Dimension::PerEnergy => "per_energy",
+        }
+    }
+
+    /// The dimension of a [`Dimension::code`].
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.code() == code)
     }
 }
 
@@ -390,6 +425,23 @@ static UNITS: &[Unit] = &[
         &[],
         POUND_KG / (FOOT_M * FOOT_M * FOOT_M),
     ),
+    scale(D::PerEnergy, "/J", &["per J"], 1.0),
+    scale(D::PerEnergy, "/MJ", &["per MJ"], 1.0e-6),
+    scale(D::PerEnergy, "/GJ", &["per GJ"], 1.0e-9),
+    scale(D::PerEnergy, "/kWh", &["per kWh"], 1.0 / (1.0e3 * HOUR_S)),
+    scale(D::PerEnergy, "/MWh", &["per MWh"], 1.0 / (1.0e6 * HOUR_S)),
+    scale(
+        D::PerEnergy,
+        "/MMBtu",
+        &["per MMBtu"],
+        1.0 / (1.0e6 * BTU_J),
+    ),
+    scale(
+        D::PerEnergy,
+        "/therm",
+        &["per therm"],
+        1.0 / (1.0e5 * BTU_J),
+    ),
     scale(D::Length, "m", &[], 1.0),
     scale(D::Length, "km", &[], 1.0e3),
     scale(D::Length, "cm", &[], 1.0e-2),
@@ -476,6 +528,18 @@ pub fn accepted_units(dim: Dimension) -> Vec<&'static str> {
 
 fn matches(unit: &Unit, key: &str) -> bool {
     normalize(unit.symbol) == key || unit.aliases.iter().any(|a| normalize(a) == key)
+}
+
+/// The dimension of `unit`, the first in table order that accepts it (a temperature scale
+/// reads as a temperature, not a difference); `None` for an unknown unit.
+pub fn dimension_of(unit: &str) -> Option<Dimension> {
+    let key = normalize(unit);
+    UNITS.iter().find(|u| matches(u, &key)).map(|u| u.dimension)
+}
+
+/// Whether `unit` is a gauge pressure unit (`bar(g)`, `psig`): read relative to the ambient.
+pub fn is_gauge(unit: &str) -> bool {
+    lookup(unit, Dimension::Pressure).is_ok_and(|u| matches!(u.rule, Rule::Gauge(_)))
 }
 
 /// Finds `unit` among the units of `dim`, or explains why it is not there.

@@ -8,7 +8,7 @@
 
 use proptest::prelude::*;
 use thermo::ErrorKind;
-use thermo::units::{Dimension, accepted_units, convert, from_si, parse_quantity};
+use thermo::units::{self, Dimension, accepted_units, convert, from_si, parse_quantity};
 
 const ATM: f64 = 101_325.0;
 
@@ -436,4 +436,47 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_unit_names_its_dimension_and_whether_it_is_gauge() {
+    assert_eq!(units::dimension_of("°F"), Some(Dimension::Temperature));
+    assert_eq!(
+        units::dimension_of("Nm³/h"),
+        Some(Dimension::StandardVolumeFlow)
+    );
+    assert_eq!(units::dimension_of("psig"), Some(Dimension::Pressure));
+    assert_eq!(units::dimension_of("furlong"), None);
+    assert!(units::is_gauge("bar(g)") && units::is_gauge("psig") && units::is_gauge("kPa(g)"));
+    assert!(!units::is_gauge("psia") && !units::is_gauge("bar") && !units::is_gauge("°C"));
+    for d in Dimension::ALL {
+        assert_eq!(Dimension::from_code(d.code()), Some(d));
+    }
+    assert_eq!(
+        Dimension::TemperatureDifference.code(),
+        "temperature_difference"
+    );
+}
+
+// A price per GJ is 1.055 055 852 62 times as much per MMBtu (1 MMBtu = 10⁶ Btu_IT =
+// 1.055 055 852 62 GJ, NIST SP 811 B.8); 1 MWh = 3.6 GJ.
+#[test]
+fn amounts_per_energy_scale_with_the_reciprocal_of_the_energy_unit() {
+    let per_j = si("8 per GJ", Dimension::PerEnergy);
+    close(per_j, 8.0e-9, 1e-12);
+    close(
+        from_si(per_j, "/MMBtu", Dimension::PerEnergy, ATM).unwrap(),
+        8.0 * 1.055_055_852_62,
+        1e-12,
+    );
+    close(
+        from_si(per_j, "/MWh", Dimension::PerEnergy, ATM).unwrap(),
+        8.0 * 3.6,
+        1e-12,
+    );
+    close(
+        si("1 /therm", Dimension::PerEnergy),
+        1.0 / 105_505_585.262,
+        1e-12,
+    );
 }

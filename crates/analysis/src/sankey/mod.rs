@@ -18,7 +18,7 @@ use thermo::results::{Basis, CreditKind, ExergyLossKind, FiredResult, LossKind};
 
 use crate::{Error, Result};
 
-pub use svg::{SvgOptions, render_svg};
+pub use svg::{PowerUnits, SvgOptions, render_svg};
 
 /// What the flows measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

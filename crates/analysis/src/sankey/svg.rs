@@ -7,21 +7,52 @@
 //! layout is computed in a fixed order and every number is printed with two decimals. Text
 //! extents are estimated conservatively at 0.6 em per character; labels are wrapped to the
 //! width of their column and the canvas grows in height until every label fits.
+//!
+//! Powers are written in SI (MW, kW) or US customary (MMBtu/h, kBtu/h) units, converted by
+//! `thermo::units` so that its NIST SP 811 factors stay the only ones.
 
 use std::fmt::Write;
 
+use thermo::units::{Dimension, from_si};
+
 use super::{Column, SankeyModel};
+use crate::Result;
+
+/// The units of the powers in the labels and the title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PowerUnits {
+    /// MW from 1 MW, else kW.
+    #[default]
+    Si,
+    /// MMBtu/h from 1 MMBtu/h, else kBtu/h.
+    UsCustomary,
+}
+
+impl PowerUnits {
+    /// The larger and the smaller unit in `thermo::units` spelling; the larger applies from 1.
+    pub fn symbols(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Si => ("MW", "kW"),
+            Self::UsCustomary => ("MMBtu/h", "kBtu/h"),
+        }
+    }
+}
 
 /// Rendering options.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SvgOptions {
     /// Canvas width, px (readable from 800; narrower canvases wrap labels harder).
     pub width: f64,
+    /// Units of the powers written in the diagram.
+    pub units: PowerUnits,
 }
 
 impl Default for SvgOptions {
     fn default() -> Self {
-        Self { width: 800.0 }
+        Self {
+            width: 800.0,
+            units: PowerUnits::default(),
+        }
     }
 }
 
@@ -54,12 +85,16 @@ fn num(x: f64) -> String {
     if s == "-0.00" { "0.00".to_string() } else { s }
 }
 
-/// A power in MW (from 1 MW) or kW.
-fn power(w: f64) -> String {
-    if w.abs() >= 1e6 {
-        format!("{:.2} MW", w / 1e6)
+/// A power given in W, in the larger of `units` from 1 of it (two decimals), else in the
+/// smaller (one decimal); an error for a value that is not finite.
+fn power(w: f64, units: PowerUnits) -> Result<String> {
+    let (larger, smaller) = units.symbols();
+    let large = from_si(w, larger, Dimension::Power, 0.0)?;
+    if large.abs() >= 1.0 {
+        Ok(format!("{large:.2} {larger}"))
     } else {
-        format!("{:.1} kW", w / 1e3)
+        let small = from_si(w, smaller, Dimension::Power, 0.0)?;
+        Ok(format!("{small:.1} {smaller}"))
     }
 }
 
@@ -109,8 +144,14 @@ fn wrap(text: &str, width: usize, lines: &mut Vec<String>) {
 
 /// The label lines "<name> <value> (<percent> %)", on one line when it fits, else the name
 /// wrapped and the value on the last line.
-fn label_lines(name: &str, value: f64, percent: f64, width: usize) -> Vec<String> {
-    let figure = format!("{} ({:.1} %)", power(value), percent);
+fn label_lines(
+    name: &str,
+    value: f64,
+    percent: f64,
+    width: usize,
+    units: PowerUnits,
+) -> Result<Vec<String>> {
+    let figure = format!("{} ({:.1} %)", power(value, units)?, percent);
     let full = format!("{name} {figure}");
     let mut lines = Vec::new();
     if full.chars().count() <= width {
@@ -119,7 +160,7 @@ fn label_lines(name: &str, value: f64, percent: f64, width: usize) -> Vec<String
         wrap(name, width, &mut lines);
         wrap(&figure, width, &mut lines);
     }
-    lines
+    Ok(lines)
 }
 
 /// Where one node is drawn.
@@ -132,8 +173,8 @@ struct Placed {
     lines: Vec<String>,
 }
 
-/// Renders the model as a standalone SVG document.
-pub fn render_svg(model: &SankeyModel, options: &SvgOptions) -> String {
+/// Renders the model as a standalone SVG document; an error when a value is not finite.
+pub fn render_svg(model: &SankeyModel, options: &SvgOptions) -> Result<String> {
     let width = if options.width.is_finite() {
         options.width.max(MIN_WIDTH)
     } else {
@@ -169,7 +210,7 @@ pub fn render_svg(model: &SankeyModel, options: &SvgOptions) -> String {
             } else {
                 side_chars
             };
-            let lines = label_lines(&n.name, n.value, n.percent, chars);
+            let lines = label_lines(&n.name, n.value, n.percent, chars, options.units)?;
             let bar_h = n.value * scale;
             let text_h = lines.len() as f64 * LINE;
             let bar_x = match n.column {
@@ -177,16 +218,16 @@ pub fn render_svg(model: &SankeyModel, options: &SvgOptions) -> String {
                 Column::Unit => unit_centre - 0.5 * BAR,
                 Column::Sink => sink_x,
             };
-            Placed {
+            Ok(Placed {
                 bar_x,
                 bar_y: 0.0,
                 bar_h,
                 slot_y: 0.0,
                 slot_h: bar_h.max(text_h + 2.0),
                 lines,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let columns = [Column::Source, Column::Unit, Column::Sink];
     let extent = |c: Column, placed: &[Placed]| -> f64 {
         let members: Vec<&Placed> = model
@@ -227,7 +268,10 @@ pub fn render_svg(model: &SankeyModel, options: &SvgOptions) -> String {
         super::SankeyBasis::Exergy => "fuel exergy",
         _ => "fuel input",
     };
-    let title = format!("{kind}, {reference} {}", power(model.reference));
+    let title = format!(
+        "{kind}, {reference} {}",
+        power(model.reference, options.units)?
+    );
     let _ = write!(
         svg,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
@@ -315,7 +359,7 @@ pub fn render_svg(model: &SankeyModel, options: &SvgOptions) -> String {
         }
     }
     svg.push_str("</g>\n</svg>\n");
-    svg
+    Ok(svg)
 }
 
 #[cfg(test)]
@@ -332,10 +376,107 @@ mod tests {
         assert_eq!(lines, ["abcdef", "ghijkl", "mnop", "xy"]);
     }
 
+    use crate::sankey::{Category, Link, Node, SankeyBasis};
+
+    /// 1 Btu (IT) = 1055.05585262 J exactly and 1 h = 3600 s (NIST SP 811, B.8 and B.9).
+    const W_PER_BTU_H: f64 = 1055.05585262 / 3600.0;
+
     #[test]
     fn formats_without_negative_zero() {
         assert_eq!(num(-0.0001), "0.00");
-        assert_eq!(power(2_345_678.0), "2.35 MW");
-        assert_eq!(power(12_345.0), "12.3 kW");
+        assert_eq!(power(2_345_678.0, PowerUnits::Si).unwrap(), "2.35 MW");
+        assert_eq!(power(12_345.0, PowerUnits::Si).unwrap(), "12.3 kW");
+    }
+
+    #[test]
+    fn us_customary_powers_follow_the_btu_definition() {
+        let us = PowerUnits::UsCustomary;
+        // 2 345 678 W / 293 071.07017 W per MMBtu/h = 8.0038 MMBtu/h.
+        assert_eq!(power(2_345_678.0, us).unwrap(), "8.00 MMBtu/h");
+        // 500 kW is below 1 MW but above 1 MMBtu/h: the threshold is of the larger US unit.
+        let expected = format!("{:.2} MMBtu/h", 500e3 / (1e6 * W_PER_BTU_H));
+        assert_eq!(expected, "1.71 MMBtu/h");
+        assert_eq!(power(500e3, us).unwrap(), expected);
+        // Just under 1 MMBtu/h: 293 000 W = 999.76 kBtu/h.
+        assert_eq!(power(293_000.0, us).unwrap(), "999.8 kBtu/h");
+        assert_eq!(power(12_345.0, us).unwrap(), "42.1 kBtu/h");
+        assert!(power(f64::NAN, us).is_err());
+    }
+
+    /// Fuel 2 MW into one unit, 1.7 MW useful and 0.3 MW dry flue gas out.
+    fn one_unit(reference: f64) -> SankeyModel {
+        let node = |id: &str, name: &str, column, category, value: f64| Node {
+            id: id.to_string(),
+            name: name.to_string(),
+            column,
+            category,
+            value,
+            percent: 100.0 * value / 2e6,
+        };
+        let link = |source, target, value, category| Link {
+            source,
+            target,
+            value,
+            category,
+        };
+        SankeyModel {
+            basis: SankeyBasis::Hhv,
+            reference,
+            nodes: vec![
+                node("fuel:B", "Fuel", Column::Source, Category::Fuel, 2e6),
+                node("unit:B", "Boiler", Column::Unit, Category::Unit, 2e6),
+                node("useful", "Useful", Column::Sink, Category::Useful, 1.7e6),
+                node(
+                    "loss.dry_flue_gas",
+                    "Flue",
+                    Column::Sink,
+                    Category::Loss(thermo::results::LossKind::DryFlueGas),
+                    0.3e6,
+                ),
+            ],
+            links: vec![
+                link(0, 1, 2e6, Category::Fuel),
+                link(1, 2, 1.7e6, Category::Useful),
+                link(
+                    1,
+                    3,
+                    0.3e6,
+                    Category::Loss(thermo::results::LossKind::DryFlueGas),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn us_diagram_writes_every_power_in_btu_per_hour() {
+        // Wide enough that every label stays on one line.
+        let options = SvgOptions {
+            width: 1200.0,
+            units: PowerUnits::UsCustomary,
+        };
+        let svg = render_svg(&one_unit(2e6), &options).unwrap();
+        let mmbtu_h = |w: f64| format!("{:.2} MMBtu/h", w / (1e6 * W_PER_BTU_H));
+        let title = format!(
+            "<title>Energy flows (HHV basis), fuel input {}</title>",
+            mmbtu_h(2e6)
+        );
+        assert!(svg.contains(&title), "{title} not in {svg}");
+        for (name, w, percent) in [
+            ("Fuel", 2e6, 100.0),
+            ("Useful", 1.7e6, 85.0),
+            ("Flue", 0.3e6, 15.0),
+        ] {
+            let label = format!("{name} {} ({percent:.1} %)", mmbtu_h(w));
+            assert!(svg.contains(&label), "{label} not in {svg}");
+        }
+        assert!(!svg.contains(" MW") && !svg.contains(" kW"), "{svg}");
+    }
+
+    #[test]
+    fn si_diagram_is_the_default_and_a_power_that_is_not_finite_is_an_error() {
+        let svg = render_svg(&one_unit(2e6), &SvgOptions::default()).unwrap();
+        assert!(svg.contains("fuel input 2.00 MW</title>"));
+        assert!(svg.contains("Flue 300.0 kW (15.0 %)"));
+        assert!(render_svg(&one_unit(f64::NAN), &SvgOptions::default()).is_err());
     }
 }

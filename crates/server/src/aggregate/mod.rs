@@ -19,10 +19,12 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 use store::Series;
+use thermo::phrase;
+use thermo::phrase::{Phrase, Quantity as PhraseQuantity};
 use thermo::quantity::STANDARD_ATMOSPHERE_PA;
 use thermo::units::{self, Dimension};
 
-use crate::calc::output::{FiredDocument, OutputDocument};
+use crate::calc::output::{FiredDocument, OutputDocument, PartOut, phrase_parts};
 use crate::calc::{self, BoundaryError, RunOptions};
 use crate::facility::{Equipment, FacilitySpec, Quantity, Source, TagSpec};
 
@@ -291,8 +293,30 @@ pub struct QualityWarning {
     pub quantity: Quantity,
     /// The tag.
     pub tag: String,
-    /// What the engineer should know.
+    /// What the engineer should know, with values in the tag's unit.
     pub message: String,
+    /// The message as text and quantities, for a display in other units.
+    pub message_parts: Vec<PartOut>,
+}
+
+impl QualityWarning {
+    /// A warning on `tag` of `equipment_id`'s `quantity`.
+    fn new(
+        code: &'static str,
+        e: &Equipment,
+        quantity: Quantity,
+        tag: &str,
+        message: Phrase,
+    ) -> Self {
+        Self {
+            code,
+            equipment_id: e.id.clone(),
+            quantity,
+            tag: tag.to_string(),
+            message: message.to_string(),
+            message_parts: phrase_parts(&message),
+        }
+    }
 }
 
 /// Data quality of the whole calculation.
@@ -436,31 +460,31 @@ pub fn calculate(
             let used = stats.coverage >= options.min_coverage && stats.mean.is_some();
             if !used {
                 if q.is_extra() {
-                    warnings.push(QualityWarning {
-                        code: "tag_not_used",
-                        equipment_id: e.id.clone(),
-                        quantity: q,
-                        tag: t.tag.clone(),
-                        message: format!(
+                    warnings.push(QualityWarning::new(
+                        "tag_not_used",
+                        e,
+                        q,
+                        &t.tag,
+                        Phrase::text(format!(
                             "coverage {:.1} % is below the required {:.1} %: the tag is left \
                              out and no metered condensate-return advice is given",
                             100.0 * stats.coverage,
                             100.0 * options.min_coverage
-                        ),
-                    });
+                        )),
+                    ));
                 } else if q.has_default() {
-                    warnings.push(QualityWarning {
-                        code: "tag_not_used",
-                        equipment_id: e.id.clone(),
-                        quantity: q,
-                        tag: t.tag.clone(),
-                        message: format!(
+                    warnings.push(QualityWarning::new(
+                        "tag_not_used",
+                        e,
+                        q,
+                        &t.tag,
+                        Phrase::text(format!(
                             "coverage {:.1} % is below the required {:.1} %: the tag is left \
                              out and the quantity's default is used",
                             100.0 * stats.coverage,
                             100.0 * options.min_coverage
-                        ),
-                    });
+                        )),
+                    ));
                 } else {
                     shortfalls.push(Shortfall {
                         equipment_id: e.id.clone(),
@@ -613,62 +637,76 @@ fn quality_warnings(
     s: &SeriesStats,
     warnings: &mut Vec<QualityWarning>,
 ) {
-    let mut warn = |code: &'static str, message: String| {
-        warnings.push(QualityWarning {
-            code,
-            equipment_id: e.id.clone(),
-            quantity: q,
-            tag: t.tag.clone(),
-            message,
-        });
+    let mut warn = |code: &'static str, message: Phrase| {
+        warnings.push(QualityWarning::new(code, e, q, &t.tag, message));
     };
     if let Some(f) = &s.flat_line {
         warn(
             "flat_line",
-            format!(
-                "{} identical readings of {} {} over {:.0} s ({:.1} % of the period): the \
-                 sensor may be stuck",
-                f.readings,
-                f.value,
-                t.unit,
-                f.duration_s,
-                100.0 * f.duration_s / s.period_s
+            phrase!(
+                "{} identical readings of {} over {} ({} of the period): the sensor may be stuck",
+                f.readings.to_string(),
+                as_metered(q, t, f.value),
+                format!("{:.0} s", f.duration_s),
+                format!("{:.1} %", 100.0 * f.duration_s / s.period_s)
             ),
         );
     }
     let excluded = s.bad_quality + s.out_of_range + s.non_finite;
     if excluded > 0 {
-        let range = t.range.map_or(String::new(), |r| {
-            format!(" [{}, {}] {}", r.min, r.max, t.unit)
+        let range = t.range.map_or(Phrase::default(), |r| {
+            phrase!(
+                " [{}, {}]",
+                as_metered(q, t, r.min),
+                as_metered(q, t, r.max)
+            )
         });
         warn(
             "readings_excluded",
-            format!(
-                "{excluded} of {} readings excluded: {} of bad quality, {} out of range{range}, \
-                 {} non-finite",
-                s.readings, s.bad_quality, s.out_of_range, s.non_finite
+            phrase!(
+                "{} of {} readings excluded: {} of bad quality, {} out of range{}, {} non-finite",
+                excluded.to_string(),
+                s.readings.to_string(),
+                s.bad_quality.to_string(),
+                s.out_of_range.to_string(),
+                range,
+                s.non_finite.to_string()
             ),
         );
     }
     if s.uncertain_quality > 0 {
         warn(
             "uncertain_readings",
-            format!(
+            Phrase::text(format!(
                 "{} readings of uncertain quality were used",
                 s.uncertain_quality
-            ),
+            )),
         );
     }
     if s.gaps > 0 {
         warn(
             "gaps",
-            format!(
+            Phrase::text(format!(
                 "{} stretch(es) without readings for longer than the max hold of {} s; the \
                  longest leaves {:.0} s uncovered",
                 s.gaps, s.max_hold_s, s.longest_gap_s
-            ),
+            )),
         );
     }
+}
+
+/// A value in the tag's unit, as metered: a quantity of the first of `q`'s dimensions the
+/// unit belongs to, written in full.
+fn as_metered(q: Quantity, t: &TagSpec, value: f64) -> PhraseQuantity {
+    let dimension = q
+        .dimensions()
+        .iter()
+        .copied()
+        .find(|&d| units::convert(1.0, &t.unit, d, STANDARD_ATMOSPHERE_PA).is_ok())
+        .or_else(|| units::dimension_of(&t.unit))
+        // A spec's tag units are checked when it is loaded; a fraction is shown as written.
+        .unwrap_or(Dimension::Fraction);
+    PhraseQuantity::exact(value, t.unit.clone(), dimension)
 }
 
 /// Reads and calculates a unit's document, naming the quantity and tag of a refusal.

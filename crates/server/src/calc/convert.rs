@@ -11,6 +11,8 @@ use thermo::inputs::{
     SteamCondition, SteamOutput as ThermoSteam, SurfaceLoss, SurfaceMeasurement,
     UnburnedCarbon as ThermoUnburned, UsefulOutput, WaterStream as ThermoWater,
 };
+use thermo::phrase;
+use thermo::phrase::{Phrase, celsius};
 use thermo::quantity::STANDARD_ATMOSPHERE_PA;
 use thermo::uncertainty::{InputId, InputUncertainty, UncertaintySpec};
 use thermo::units::Dimension;
@@ -38,7 +40,7 @@ pub struct Note {
     /// Stable machine-readable code.
     pub code: &'static str,
     /// What the engineer should know.
-    pub message: String,
+    pub message: Phrase,
 }
 
 /// One input whose uncertainty the document states.
@@ -488,9 +490,11 @@ fn fired(
         None => {
             notes.push(Note {
                 code: "fuel_temperature_assumed",
-                message: "fuel.temperature not given: taken as 25 °C, the reference \
-                          temperature, so no fuel sensible-heat credit is counted"
-                    .to_string(),
+                message: phrase!(
+                    "fuel.temperature not given: taken as {}, the reference temperature, so \
+                     no fuel sensible-heat credit is counted",
+                    celsius(DEFAULT_FUEL_TEMPERATURE_K, 0)
+                ),
             });
             Temperature::from_kelvin(DEFAULT_FUEL_TEMPERATURE_K)
                 .map_err(|e| BoundaryError::at("fuel.temperature", &e))?
@@ -525,10 +529,11 @@ fn fired(
         None => {
             notes.push(Note {
                 code: "surface_loss_not_accounted",
-                message: "no surface (radiation and convection) loss given: it is not \
-                          accounted, so it shows up in the unaccounted heat and the heat-loss \
-                          efficiency is overstated by it"
-                    .to_string(),
+                message: Phrase::text(
+                    "no surface (radiation and convection) loss given: it is not accounted, so \
+                     it shows up in the unaccounted heat and the heat-loss efficiency is \
+                     overstated by it",
+                ),
             });
             (SurfaceLoss::NotAccounted, "surface")
         }

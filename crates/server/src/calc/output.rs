@@ -7,6 +7,7 @@
 use serde::Serialize;
 use thermo::fuel::{FuelKind, HeatingValueOrigin};
 use thermo::inputs::{DeadState, FiredInputs, HeatExchangerInputs, SurfaceLoss};
+use thermo::phrase::{Part, Phrase};
 use thermo::results::{FiredResult, HeatExchangerResult, OnBasis};
 use thermo::species::Species;
 use thermo::uncertainty::{MonteCarloReport, UncertaintyReport};
@@ -71,8 +72,44 @@ pub struct EquipmentOut {
 pub struct WarningOut {
     /// Stable machine-readable code.
     pub code: String,
-    /// What the engineer should know.
+    /// What the engineer should know, in SI.
     pub message: String,
+    /// The message as text and quantities, for a display in other units.
+    pub message_parts: Vec<PartOut>,
+}
+
+/// A piece of a message as documents carry it: text as a string, a quantity as its value,
+/// unit and dimension (so a display can convert it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PartOut {
+    /// Text.
+    Text(String),
+    /// A quantity: `value` in `unit`, a `thermo::units` symbol of `dimension`.
+    Quantity {
+        /// The value in `unit`.
+        value: f64,
+        /// The unit symbol.
+        unit: String,
+        /// The dimension's code (`temperature`, `temperature_difference`, ...).
+        dimension: &'static str,
+    },
+}
+
+/// The parts of a phrase, for a document.
+pub fn phrase_parts(phrase: &Phrase) -> Vec<PartOut> {
+    phrase
+        .parts()
+        .iter()
+        .map(|p| match p {
+            Part::Text(t) => PartOut::Text(t.to_string()),
+            Part::Quantity(q) => PartOut::Quantity {
+                value: q.value,
+                unit: q.unit.to_string(),
+                dimension: q.dimension.code(),
+            },
+        })
+        .collect()
 }
 
 /// Where the numbers come from.
@@ -449,14 +486,13 @@ pub struct ExchangerExergy {
 fn warnings(thermo: &[thermo::results::Warning], notes: &[Note]) -> Vec<WarningOut> {
     notes
         .iter()
-        .map(|n| WarningOut {
-            code: n.code.to_string(),
-            message: n.message.clone(),
+        .map(|n| (n.code, &n.message))
+        .chain(thermo.iter().map(|w| (w.code, &w.message)))
+        .map(|(code, message)| WarningOut {
+            code: code.to_string(),
+            message: message.to_string(),
+            message_parts: phrase_parts(message),
         })
-        .chain(thermo.iter().map(|w| WarningOut {
-            code: w.code.to_string(),
-            message: w.message.clone(),
-        }))
         .collect()
 }
 

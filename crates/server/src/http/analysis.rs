@@ -16,15 +16,18 @@ use serde_json::{Value, json};
 use store::{CalculationRecord, CalculationStatus};
 use thermo::fuel::Fuel;
 use thermo::inputs::{EquipmentInputs, FiredInputs, UsefulOutput};
+use thermo::phrase;
+use thermo::phrase::{Phrase, Quantity as PhraseQuantity};
 use thermo::quantity::STANDARD_ATMOSPHERE_PA;
 use thermo::results::FiredResult;
+use thermo::units::Dimension;
 use thermo::{Fraction, MassFlow, Temperature};
 
 use analysis::benchmark::{self, Equipment, FuelClass, HeatingBasis};
 use analysis::recommend::{
     self, CondensateReturn, Measure, MeteredCondensate, Options, Recommendation,
 };
-use analysis::sankey::{self, SankeyBasis, SvgOptions, UnitResult};
+use analysis::sankey::{self, PowerUnits, SankeyBasis, SvgOptions, UnitResult};
 
 use super::AppState;
 use super::auth::{Auth, Viewer};
@@ -33,6 +36,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use super::routes::ErrorBody;
 use crate::aggregate::ExtraValue;
+use crate::calc::output::{PartOut, phrase_parts};
 use crate::calc::{self, quantity::Kind, quantity::Q, quantity::kind};
 use crate::facility::{self, FacilitySpec, Quantity};
 
@@ -192,8 +196,10 @@ pub async fn sankey(state: &AppState, id: &str, query: &SankeyQuery) -> ApiResul
         &model,
         &SvgOptions {
             width: SANKEY_WIDTH_PX,
+            units: PowerUnits::Si,
         },
-    );
+    )
+    .map_err(|e| ApiError::conflict(format!("calculation {id} has no balance to draw: {e}")))?;
     Ok((
         StatusCode::OK,
         [(
@@ -307,7 +313,7 @@ impl Pricing {
         })
     }
 
-    fn assumptions(&self) -> Vec<String> {
+    fn assumptions(&self) -> Vec<Phrase> {
         let hours = if self.hours_stated {
             format!("{} h a year (the facility's economics)", self.hours)
         } else {
@@ -316,20 +322,24 @@ impl Pricing {
                 self.hours
             )
         };
-        let mut out = vec![format!(
+        let mut out = vec![Phrase::text(format!(
             "annual figures assume the period's mean fuel input (HHV) for {hours}"
-        )];
+        ))];
+        let per_gj = |p: f64| PhraseQuantity::exact(p, "/GJ", Dimension::PerEnergy);
         out.push(match (self.source, self.price, &self.currency) {
-            ("query", Some(p), _) => format!(
-                "fuel price {p} per GJ (HHV) from the request, in the currency it was meant in"
+            ("query", Some(p), _) => phrase!(
+                "fuel price {} (HHV) from the request, in the currency it was meant in",
+                per_gj(p)
             ),
-            (_, Some(p), Some(c)) => format!(
-                "fuel price {p} {c} per GJ on the {} basis (the facility's economics); units \
-                 burning it are costed per GJ HHV at price × LHV/HHV of their fuel when the \
-                 price is on LHV",
+            (_, Some(p), Some(c)) => phrase!(
+                "fuel price {} in {} on the {} basis (the facility's economics); units burning \
+                 it are costed on the HHV basis at price × LHV/HHV of their fuel when the price \
+                 is on LHV",
+                per_gj(p),
+                c.clone(),
                 basis_name(self.basis)
             ),
-            _ => "no fuel price (request or facility economics): every cost is null".to_string(),
+            _ => Phrase::text("no fuel price (request or facility economics): every cost is null"),
         });
         out
     }
@@ -376,14 +386,14 @@ impl Analysed {
         })
     }
 
-    /// The HHV Sankey diagram of the units as SVG.
-    pub fn sankey_svg(&self) -> ApiResult<String> {
-        self.sankey_svg_on(SankeyBasis::Hhv)
+    /// The HHV Sankey diagram of the units as SVG, powers in `units`.
+    pub fn sankey_svg(&self, units: PowerUnits) -> ApiResult<String> {
+        self.sankey_svg_on(SankeyBasis::Hhv, units)
     }
 
-    /// The Sankey diagram of the units on `basis` as SVG (the calculation page shows HHV
-    /// and exergy).
-    pub fn sankey_svg_on(&self, basis: SankeyBasis) -> ApiResult<String> {
+    /// The Sankey diagram of the units on `basis` as SVG, powers in `units` (the calculation
+    /// page shows HHV and exergy in the user's system; the report stays SI).
+    pub fn sankey_svg_on(&self, basis: SankeyBasis, units: PowerUnits) -> ApiResult<String> {
         let unit_results: Vec<UnitResult> = self
             .units
             .iter()
@@ -393,18 +403,21 @@ impl Analysed {
                 result: &u.result,
             })
             .collect();
-        let model = sankey::build(&unit_results, basis).map_err(|e| {
+        let no_balance = |e| {
             ApiError::conflict(format!(
                 "calculation {} has no balance to draw: {e}",
                 self.record.id
             ))
-        })?;
-        Ok(sankey::render_svg(
+        };
+        let model = sankey::build(&unit_results, basis).map_err(no_balance)?;
+        sankey::render_svg(
             &model,
             &SvgOptions {
                 width: SANKEY_WIDTH_PX,
+                units,
             },
-        ))
+        )
+        .map_err(no_balance)
     }
 
     /// The benchmark answer, with the request's fuel price if any.
@@ -416,21 +429,23 @@ impl Analysed {
             .map(|u| unit_benchmark(u, self.spec.equipment(&u.id), &pricing))
             .collect();
         let mut assumptions = pricing.assumptions();
-        assumptions.extend([
-            "the unit's efficiency is its direct (input-output) efficiency on the HHV basis"
-                .to_string(),
-            "a unit the facility spec marks has_economizer or has_air_preheater is compared \
-             with units with an economizer, every other unit with units without one"
-                .to_string(),
-            "ratings are those of the facility's current spec".to_string(),
-        ]);
+        assumptions.extend(
+            [
+                "the unit's efficiency is its direct (input-output) efficiency on the HHV basis",
+                "a unit the facility spec marks has_economizer or has_air_preheater is compared \
+                 with units with an economizer, every other unit with units without one",
+                "ratings are those of the facility's current spec",
+            ]
+            .map(Phrase::text),
+        );
         json!({
             "calculation_id": self.record.id,
             "facility_id": self.record.facility_id,
             "time_period": self.record.result.get("time_period"),
             "fuel_price_per_gj": pricing.price,
             "economics": pricing.json(),
-            "assumptions": assumptions,
+            "assumptions": texts(&assumptions),
+            "assumption_parts": parts(&assumptions),
             "units": answers,
         })
     }
@@ -452,23 +467,25 @@ impl Analysed {
             item["rank"] = json!(rank + 1);
         }
         let mut assumptions = pricing.assumptions();
-        assumptions.extend([
-            "each measure is computed by re-running the engineering core on the unit's \
-             measured (aggregated) inputs with the measure applied, at the fuel flow that \
-             delivers the same useful output"
-                .to_string(),
-            "efficiencies are the heat-loss (indirect) efficiencies, the ones that respond to \
-             a changed stack temperature or excess air"
-                .to_string(),
-            "measures are evaluated one at a time: their savings are not additive".to_string(),
-        ]);
+        assumptions.extend(
+            [
+                "each measure is computed by re-running the engineering core on the unit's \
+                 measured (aggregated) inputs with the measure applied, at the fuel flow that \
+                 delivers the same useful output",
+                "efficiencies are the heat-loss (indirect) efficiencies, the ones that respond \
+                 to a changed stack temperature or excess air",
+                "measures are evaluated one at a time: their savings are not additive",
+            ]
+            .map(Phrase::text),
+        );
         json!({
             "calculation_id": self.record.id,
             "facility_id": self.record.facility_id,
             "time_period": self.record.result.get("time_period"),
             "fuel_price_per_gj": pricing.price,
             "economics": pricing.json(),
-            "assumptions": assumptions,
+            "assumptions": texts(&assumptions),
+            "assumption_parts": parts(&assumptions),
             "units": answers.into_iter().map(|(u, _)| u).collect::<Vec<_>>(),
             "ranking": ranking,
         })
@@ -500,7 +517,7 @@ fn unit_benchmark(unit: &Unit, spec: Option<&facility::Equipment>, pricing: &Pri
         "emission_factor_source": factor_source,
         "comparison": null,
     });
-    let comparison = rating_w.and_then(|rating_w| {
+    let comparison = rating_w.map_err(Phrase::from).and_then(|rating_w| {
         benchmark::compare(
             Equipment {
                 kind: unit.inputs.kind,
@@ -513,17 +530,18 @@ fn unit_benchmark(unit: &Unit, spec: Option<&facility::Equipment>, pricing: &Pri
             price.unwrap_or(0.0),
             factor,
         )
-        .map_err(|e| e.to_string())?
+        .map_err(|e| Phrase::text(e.to_string()))?
         .ok_or_else(|| {
-            format!(
-                "no benchmark entry covers a {} burning {} at {:.3} MW",
+            phrase!(
+                "no benchmark entry covers a {} burning {} at {}",
                 unit.inputs.kind.as_str(),
                 class.as_str(),
-                rating_w / 1e6
+                PhraseQuantity::from_si(rating_w, "MW", Dimension::Power, 3)
             )
         })
     });
-    match comparison.and_then(|c| serde_json::to_value(&c).map_err(|e| e.to_string())) {
+    match comparison.and_then(|c| serde_json::to_value(&c).map_err(|e| Phrase::text(e.to_string())))
+    {
         Ok(mut c) => {
             if price.is_none() {
                 for path in [
@@ -538,7 +556,10 @@ fn unit_benchmark(unit: &Unit, spec: Option<&facility::Equipment>, pricing: &Pri
             }
             answer["comparison"] = c;
         }
-        Err(reason) => answer["reason"] = json!(reason),
+        Err(reason) => {
+            answer["reason"] = json!(reason.to_string());
+            answer["reason_parts"] = json!(phrase_parts(&reason));
+        }
     }
     answer
 }
@@ -562,27 +583,25 @@ fn extra_si<K: Kind>(unit: &Unit, q: Quantity) -> Option<Result<(f64, String), S
 fn metered(
     unit: &Unit,
     spec: Option<&facility::Equipment>,
-    notes: &mut Vec<String>,
-) -> Result<Option<(MeteredCondensate, Vec<String>)>, String> {
+    notes: &mut Vec<Phrase>,
+) -> Result<Option<(MeteredCondensate, Vec<Phrase>)>, String> {
     let Some(flow) = extra_si::<kind::MassFlow>(unit, Quantity::CondensateReturnFlow) else {
         return Ok(None);
     };
     let hot = extra_si::<kind::Temperature>(unit, Quantity::CondensateReturnTemperature);
     let cold = extra_si::<kind::Temperature>(unit, Quantity::MakeupWaterTemperature);
     let (Some(hot), Some(cold)) = (hot, cold) else {
-        notes.push(
+        notes.push(Phrase::text(
             "the condensate return was metered, but its temperature or the make-up water \
-             temperature was not available over the period: no condensate-return advice"
-                .to_string(),
-        );
+             temperature was not available over the period: no condensate-return advice",
+        ));
         return Ok(None);
     };
     let Some(target) = spec.and_then(|e| e.condensate_return_target.as_ref()) else {
-        notes.push(
+        notes.push(Phrase::text(
             "the condensate return was metered, but the facility spec states no \
-             condensate_return_target: no condensate-return advice"
-                .to_string(),
-        );
+             condensate_return_target: no condensate-return advice",
+        ));
         return Ok(None);
     };
     let target = serde_json::from_value::<Q<kind::Fraction>>(target.0.clone())
@@ -594,10 +613,12 @@ fn metered(
     if let UsefulOutput::Steam(s) = &unit.inputs.output
         && flow > s.steam_flow.kg_per_s()
     {
-        notes.push(format!(
-            "the metered condensate return ({flow:.4} kg/s) exceeds the steam flow ({:.4} \
-             kg/s): check the tag; no condensate-return advice",
-            s.steam_flow.kg_per_s()
+        let kg_per_s = |m: f64| PhraseQuantity::new(m, "kg/s", Dimension::MassFlow, 4);
+        notes.push(phrase!(
+            "the metered condensate return ({}) exceeds the steam flow ({}): check the tag; no \
+             condensate-return advice",
+            kg_per_s(flow),
+            kg_per_s(s.steam_flow.kg_per_s())
         ));
         return Ok(None);
     }
@@ -613,10 +634,10 @@ fn metered(
     };
     Ok(Some((
         metered,
-        vec![format!(
+        vec![Phrase::text(format!(
             "measured values: {flow_from}; {hot_from}; {cold_from}; target \
              condensate_return_target from the facility's current spec"
-        )],
+        ))],
     )))
 }
 
@@ -626,8 +647,8 @@ fn metered(
 fn options(
     unit: &Unit,
     spec: Option<&facility::Equipment>,
-    notes: &mut Vec<String>,
-) -> Result<(Options, Vec<String>), String> {
+    notes: &mut Vec<Phrase>,
+) -> Result<(Options, Vec<Phrase>), String> {
     let mut options = Options::default();
     if let Some(cold) = extra_si::<kind::Temperature>(unit, Quantity::MakeupWaterTemperature) {
         let (k, _) = cold?;
@@ -670,12 +691,23 @@ fn options(
     Ok((options, Vec::new()))
 }
 
+/// The SI sentences of phrases, for a list of texts of an answer.
+fn texts(phrases: &[Phrase]) -> Vec<String> {
+    phrases.iter().map(ToString::to_string).collect()
+}
+
+/// The parts of phrases, for the `*_parts` list beside [`texts`].
+fn parts(phrases: &[Phrase]) -> Vec<Vec<PartOut>> {
+    phrases.iter().map(phrase_parts).collect()
+}
+
 /// One recommendation as answered: percent efficiencies with their basis named.
 fn recommendation_json(r: &Recommendation, priced: bool) -> Value {
     let percent = |e: recommend::Efficiency| json!({"HHV": 100.0 * e.hhv, "LHV": 100.0 * e.lhv});
     json!({
         "measure": r.measure,
-        "title": r.title,
+        "title": r.title.to_string(),
+        "title_parts": phrase_parts(&r.title),
         "efficiency_method": "indirect (heat-loss)",
         "efficiency_percent_before": percent(r.efficiency_before),
         "efficiency_percent_after": percent(r.efficiency_after),
@@ -683,7 +715,8 @@ fn recommendation_json(r: &Recommendation, priced: bool) -> Value {
         "fuel_saved_gj_per_year": r.fuel_saved_gj_per_year,
         "cost_saved_per_year": priced.then_some(r.cost_saved_per_year),
         "co2_avoided_kg_per_year": r.co2_avoided_kg_per_year,
-        "assumptions": r.assumptions,
+        "assumptions": texts(&r.assumptions),
+        "assumption_parts": parts(&r.assumptions),
     })
 }
 
@@ -701,19 +734,23 @@ fn unit_recommendations(
     let (has_economizer, has_air_preheater) = match spec {
         Some(e) => (e.has_economizer, e.has_air_preheater),
         None => {
-            notes.push(format!(
+            notes.push(Phrase::text(format!(
                 "{} is no longer in the facility's spec: no heat-recovery equipment or \
                  condensate return is known for it",
                 unit.id
-            ));
+            )));
             (false, false)
         }
     };
     if has_economizer {
-        notes.push("the facility spec says the unit has an economizer: none is offered".into());
+        notes.push(Phrase::text(
+            "the facility spec says the unit has an economizer: none is offered",
+        ));
     }
     if has_air_preheater {
-        notes.push("the facility spec says the unit has an air preheater: none is offered".into());
+        notes.push(Phrase::text(
+            "the facility spec says the unit has an air preheater: none is offered",
+        ));
     }
     let mut answer = json!({
         "equipment_id": unit.id,
@@ -728,24 +765,19 @@ fn unit_recommendations(
         "has_economizer": has_economizer,
         "has_air_preheater": has_air_preheater,
         "recommendations": [],
-        "notes": notes,
     });
     let economics = recommend::Economics {
         annual_fuel_input_j: annual_fuel_j,
         fuel_price_per_gj: price.unwrap_or(0.0),
         emission_factor_kg_per_gj: factor,
     };
-    let mut option_notes = Vec::new();
-    let list = options(unit, spec, &mut option_notes).and_then(|(o, sources)| {
+    let list = options(unit, spec, &mut notes).and_then(|(o, sources)| {
         recommend::recommend(&unit.inputs, &economics, &o)
             .map(|list| (list, sources))
             .map_err(|e| e.to_string())
     });
-    if !option_notes.is_empty()
-        && let Some(all) = answer["notes"].as_array_mut()
-    {
-        all.extend(option_notes.into_iter().map(Value::from));
-    }
+    answer["notes"] = json!(texts(&notes));
+    answer["note_parts"] = json!(parts(&notes));
     let (mut list, sources) = match list {
         Ok(list) => list,
         Err(reason) => {
@@ -775,7 +807,8 @@ fn unit_recommendations(
             json!({
                 "equipment_id": unit.id,
                 "measure": r.measure,
-                "title": r.title,
+                "title": r.title.to_string(),
+                "title_parts": phrase_parts(&r.title),
                 "fuel_saved_gj_per_year": r.fuel_saved_gj_per_year,
                 "cost_saved_per_year": price.is_some().then_some(r.cost_saved_per_year),
                 "co2_avoided_kg_per_year": r.co2_avoided_kg_per_year,

@@ -10,6 +10,7 @@
 //! maintained Rust crate converts HTML to PDF offline, so "Print to PDF" of any browser
 //! (or `chromium --headless --print-to-pdf`) is the way to a PDF.
 
+use analysis::sankey::PowerUnits;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -82,7 +83,7 @@ pub(crate) async fn report_response(
     price: Option<f64>,
 ) -> ApiResult<Response> {
     let analysed = Analysed::load(state, id).await?;
-    let svg = analysed.sankey_svg()?;
+    let svg = analysed.sankey_svg(PowerUnits::Si)?;
     let benchmark = analysed.benchmark(price);
     let recommendations = analysed.recommendations(price);
     let page = render(&analysed, &svg, &benchmark, &recommendations);
@@ -146,7 +147,7 @@ fn render(a: &Analysed, svg: &str, benchmark: &Value, recommendations: &Value) -
                 section.page { (sections::equipment(doc, SI)) }
                 section.page { (sections::benchmark(benchmark, SI)) }
                 section.page { (sections::recommendations(recommendations, SI, None)) }
-                section.page { (sections::data_quality(doc)) }
+                section.page { (sections::data_quality(doc, UnitSystem::Si)) }
                 section.page { (sections::inputs(doc, SI)) }
                 section { (sections::provenance(doc)) }
             }

@@ -3,7 +3,7 @@
 //! recommendations, provenance — and its downloads (JSON document, CSV row, printable
 //! report), all behind the session. A failed calculation shows why it failed.
 
-use analysis::sankey::SankeyBasis;
+use analysis::sankey::{PowerUnits, SankeyBasis};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -15,10 +15,20 @@ use super::error::{WebError, WebResult};
 use super::layout::{self, PageContext};
 use super::sections::{self, f, s};
 use super::session::Session;
-use super::units::percent;
+use super::units::{UnitSystem, percent};
 use crate::http::AppState;
 use crate::http::analysis::Analysed;
 use crate::http::{ApiError, calculation, export, report};
+
+/// The Sankey labels of the page's unit system, so they read like the tables around them.
+impl From<UnitSystem> for PowerUnits {
+    fn from(system: UnitSystem) -> Self {
+        match system {
+            UnitSystem::Si => Self::Si,
+            UnitSystem::Us => Self::UsCustomary,
+        }
+    }
+}
 
 /// The stored record of `id`; 404 page when unknown.
 async fn record(state: &AppState, id: &str) -> WebResult<CalculationRecord> {
@@ -71,12 +81,12 @@ fn failed(record: &CalculationRecord) -> Markup {
 
 async fn completed(state: &AppState, ctx: &PageContext, id: &str) -> WebResult<Markup> {
     let analysed = Analysed::load(state, id).await?;
-    let energy = analysed.sankey_svg_on(SankeyBasis::Hhv)?;
-    let exergy = analysed.sankey_svg_on(SankeyBasis::Exergy)?;
+    let units = ctx.units;
+    let energy = analysed.sankey_svg_on(SankeyBasis::Hhv, units.into())?;
+    let exergy = analysed.sankey_svg_on(SankeyBasis::Exergy, units.into())?;
     let benchmark = analysed.benchmark(None);
     let recommendations = analysed.recommendations(None);
     let doc = &analysed.record.result;
-    let units = ctx.units;
     Ok(html! {
         (heading(&analysed.record))
         p.headline {
@@ -101,7 +111,7 @@ async fn completed(state: &AppState, ctx: &PageContext, id: &str) -> WebResult<M
         }
         section #benchmark { (sections::benchmark(&benchmark, units)) }
         section #recommendations { (sections::recommendations(&recommendations, units, None)) }
-        section #data-quality { (sections::data_quality(doc)) }
+        section #data-quality { (sections::data_quality(doc, units)) }
         section #inputs { (sections::inputs(doc, units)) }
         section #provenance { (sections::provenance(doc)) }
         (downloads(id, true))

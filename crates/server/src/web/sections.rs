@@ -8,10 +8,12 @@
 
 use maud::{Markup, html};
 use serde_json::Value;
-use thermo::units::convert;
+use thermo::units;
 
 use super::layout::scroll;
-use super::units::{Kind, UnitSystem, fixed, percent, qty, qty_opt};
+use super::units::{
+    Kind, UnitSystem, fixed, measured, measured_or_written, message, percent, qty, qty_opt,
+};
 
 /// A number of a document at a JSON pointer.
 pub fn f(v: &Value, pointer: &str) -> Option<f64> {
@@ -159,7 +161,8 @@ pub fn equipment(doc: &Value, system: UnitSystem) -> Markup {
                 "; excess air " (percent(f(r, "/combustion/excess_air_percent"))) "." }
             @let warnings = list(r, "/warnings");
             @if !warnings.is_empty() {
-                ul { @for w in warnings { li.core-message { (s(w, "/code")) ": " (s(w, "/message")) } } }
+                ul { @for w in warnings { li.core-message { (s(w, "/code")) ": "
+                    (message(w.get("message_parts"), s(w, "/message"), system)) } } }
             }
         }
     }
@@ -203,10 +206,19 @@ pub fn benchmark(b: &Value, system: UnitSystem) -> Markup {
                     @for note in list(c, "/notes") { li { (note.as_str().unwrap_or_default()) } }
                 }
             } @else {
-                p { "No benchmark: " (s(u, "/reason")) }
+                p { "No benchmark: " (message(u.get("reason_parts"), s(u, "/reason"), system)) }
             }
         }
-        ul.muted { @for a in list(b, "/assumptions") { li { (a.as_str().unwrap_or_default()) } } }
+        (assumptions(b, system))
+    }
+}
+
+/// The `assumptions` of an answer (their `assumption_parts` in `system`) as a list.
+fn assumptions(v: &Value, system: UnitSystem) -> Markup {
+    html! {
+        ul.muted { @for (i, a) in list(v, "/assumptions").iter().enumerate() {
+            li { (message(v.pointer(&format!("/assumption_parts/{i}")), a.as_str().unwrap_or_default(), system)) }
+        } }
     }
 }
 
@@ -232,7 +244,7 @@ pub fn recommendations(r: &Value, system: UnitSystem, top: Option<usize>) -> Mar
                     th.n scope="col" { "CO2 avoided, t/year" } }
                 @for item in shown {
                     tr { td.n { (num(f(item, "/rank"), 0)) } td { (s(item, "/equipment_id")) }
-                        td { (s(item, "/title")) }
+                        td { (message(item.get("title_parts"), s(item, "/title"), system)) }
                         td.n { (energy_per_year(f(item, "/fuel_saved_gj_per_year"), system)) }
                         td.n { (money(f(item, "/cost_saved_per_year"), currency)) }
                         td.n { (num(f(item, "/co2_avoided_kg_per_year").map(|x| x / 1e3), 1)) } }
@@ -243,24 +255,25 @@ pub fn recommendations(r: &Value, system: UnitSystem, top: Option<usize>) -> Mar
             @for u in list(r, "/units") {
                 h3 { (s(u, "/name")) " (" (s(u, "/equipment_id")) ")" }
                 @if let Some(reason) = u.get("reason").and_then(Value::as_str) { p { "Not evaluated: " (reason) } }
-                @for note in list(u, "/notes") { p.muted { (note.as_str().unwrap_or_default()) } }
+                @for (i, note) in list(u, "/notes").iter().enumerate() {
+                    p.muted { (message(u.pointer(&format!("/note_parts/{i}")), note.as_str().unwrap_or_default(), system)) }
+                }
                 @for rec in list(u, "/recommendations") {
-                    p { strong { (s(rec, "/title")) } ": efficiency (heat-loss, HHV) "
+                    p { strong { (message(rec.get("title_parts"), s(rec, "/title"), system)) } ": efficiency (heat-loss, HHV) "
                         (percent(f(rec, "/efficiency_percent_before/HHV"))) " → "
                         (percent(f(rec, "/efficiency_percent_after/HHV"))) ", fuel saved "
                         (percent(f(rec, "/fuel_saved_fraction").map(|x| 100.0 * x))) "." }
-                    ul.muted { @for a in list(rec, "/assumptions") { li { (a.as_str().unwrap_or_default()) } } }
+                    (assumptions(rec, system))
                 }
             }
-            ul.muted { @for a in list(r, "/assumptions") { li { (a.as_str().unwrap_or_default()) } } }
+            (assumptions(r, system))
         }
     }
 }
 
-/// Data quality: the score, warnings and each tag's coverage. Tag means are shown as
-/// metered, in the tag's own unit: they describe the meter, and the same quantities appear
-/// converted under the inputs.
-pub fn data_quality(doc: &Value) -> Markup {
+/// Data quality: the score, warnings and each tag's coverage, with each tag's mean in
+/// `system` and the unit the tag is metered in.
+pub fn data_quality(doc: &Value, system: UnitSystem) -> Markup {
     html! {
         h2 { "Data quality" }
         p { "Score " span #data-quality-score { (num(f(doc, "/data_quality/score"), 4)) }
@@ -268,18 +281,24 @@ pub fn data_quality(doc: &Value) -> Markup {
             (percent(f(doc, "/data_quality/min_coverage").map(|x| 100.0 * x))) " of the period." }
         @let warnings = list(doc, "/data_quality/warnings");
         @if !warnings.is_empty() {
-            ul { @for w in warnings { li.core-message { (s(w, "/equipment_id")) " " (s(w, "/tag")) " (" (s(w, "/code")) "): " (s(w, "/message")) } } }
+            ul { @for w in warnings { li.core-message { (s(w, "/equipment_id")) " " (s(w, "/tag")) " (" (s(w, "/code")) "): "
+                (message(w.get("message_parts"), s(w, "/message"), system)) } } }
         }
         @for unit in list(doc, "/equipment") {
             h3 { (s(unit, "/equipment_id")) ": score " (num(f(unit, "/data_quality/score"), 4)) }
             (scroll(&format!("Tags of {}", s(unit, "/equipment_id")), html! { table {
-                caption { "Tags of " (s(unit, "/equipment_id")) " (means as metered, in the tag's unit)" }
-                tr { th scope="col" { "Quantity" } th scope="col" { "Tag" } th.n scope="col" { "Mean" }
-                    th scope="col" { "Unit" } th.n scope="col" { "Coverage" }
+                caption { "Tags of " (s(unit, "/equipment_id")) " (mean over the period; the unit each tag is metered in)" }
+                tr { th scope="col" { "Quantity" } th scope="col" { "Metered in" } th scope="col" { "Tag" }
+                    th.n scope="col" { "Mean" } th.n scope="col" { "Coverage" }
                     th.n scope="col" { "Readings used" } th.n scope="col" { "Score" } }
                 @for t in list(unit, "/data_quality/tags") {
-                    tr { td { (s(t, "/quantity")) } td { (s(t, "/tag")) } td.n { (num(f(t, "/mean"), 3)) }
-                        td { (s(t, "/unit")) } td.n { (percent(f(t, "/coverage").map(|x| 100.0 * x))) }
+                    tr { td { (s(t, "/quantity")) } td { (s(t, "/unit")) } td { (s(t, "/tag")) }
+                        td.n { @match f(t, "/mean") {
+                            Some(m) => (measured(m, s(t, "/unit"), None, system)
+                                .unwrap_or_else(|| html! { (num(Some(m), 3)) " " (s(t, "/unit")) })),
+                            None => "—",
+                        } }
+                        td.n { (percent(f(t, "/coverage").map(|x| 100.0 * x))) }
                         td.n { (num(f(t, "/used"), 0)) " / " (num(f(t, "/readings"), 0)) }
                         td.n { (num(f(t, "/score"), 4)) } }
                 }
@@ -294,8 +313,8 @@ pub fn inputs(doc: &Value, system: UnitSystem) -> Markup {
     html! {
         h2 { "Inputs as aggregated" }
         p.muted { "Each unit's calculation document built from the period's aggregates, with the \
-            stated expanded uncertainties. Values whose unit is a gauge pressure or has no \
-            counterpart in the other system are shown as written." }
+            stated expanded uncertainties. Fractions (%, ppm) and times are the same in both \
+            systems and are shown as written." }
         @for unit in list(doc, "/equipment") {
             h3 { (s(unit, "/equipment_id")) }
             @let rows = leaves(&unit["input"]);
@@ -337,81 +356,56 @@ fn input_rows<'a>(prefix: &str, v: &'a Value, rows: &mut Vec<(String, &'a Value)
     }
 }
 
-/// The kinds whose units an input document may use, tried in this order (a temperature
-/// unit reads as a temperature, never as a difference, for a value).
-const INPUT_KINDS: [Kind; 7] = [
-    Kind::Temperature,
-    Kind::Pressure,
-    Kind::MassFlow,
-    Kind::Power,
-    Kind::Energy,
-    Kind::SpecificEnergy,
-    Kind::SpecificEntropy,
-];
-
-/// A value written with `unit` as a quantity of `system`, if the unit is one of a
-/// displayed kind and not a gauge unit (ambient pressure 0 makes gauge units fail).
-fn as_quantity(value: f64, unit: &str, kinds: &[Kind], system: UnitSystem) -> Option<Markup> {
-    kinds.iter().find_map(|&kind| {
-        convert(value, unit, kind.dimension(), 0.0)
-            .ok()
-            .map(|si| qty(kind, si, system))
-    })
-}
-
 /// A stored input value: `{value, unit, uncertainty}` as a quantity with its uncertainty
-/// (a temperature's uncertainty is a difference), a bare number or text as written.
+/// (a temperature's or pressure's uncertainty is a difference), a bare number or text as
+/// written.
 fn written(v: &Value, system: UnitSystem) -> Markup {
     match v {
         Value::Object(map) if map.contains_key("value") => {
             let unit = map.get("unit").and_then(Value::as_str).unwrap_or("");
             let number = map.get("value").and_then(Value::as_f64);
-            let converted = number.and_then(|n| as_quantity(n, unit, &INPUT_KINDS, system));
-            let kind = number.and_then(|n| {
-                INPUT_KINDS
-                    .iter()
-                    .copied()
-                    .find(|k| convert(n, unit, k.dimension(), 0.0).is_ok())
-            });
+            let kind = units::dimension_of(unit).and_then(|d| Kind::of(d, unit));
             html! {
-                @match converted {
-                    Some(q) => (q),
-                    None => {
-                        @match map.get("value") {
-                            Some(Value::Number(n)) => (n.to_string()),
-                            Some(other) => (written(other, system)),
-                            None => "",
-                        }
-                        @if !unit.is_empty() { " " (unit) }
-                    }
+                @match (number, map.get("value")) {
+                    (Some(n), _) => (measured_or_written(n, unit, None, system)),
+                    (None, Some(other)) => { (written(other, system)) @if !unit.is_empty() { " " (unit) } },
+                    (None, None) => "",
                 }
                 @if let Some(u) = map.get("uncertainty") {
                     " ± " (uncertainty(u, kind, system))
                 }
             }
         }
-        Value::String(t) => html! { (t) },
+        Value::String(t) => match number_and_unit(t) {
+            Some((n, unit)) => measured(n, unit, None, system).unwrap_or_else(|| html! { (t) }),
+            None => html! { (t) },
+        },
         Value::Null => html! { "—" },
         other => html! { (other.to_string()) },
     }
 }
 
+/// A "number unit" text ("101.325 kPa") split into the number and the unit.
+fn number_and_unit(text: &str) -> Option<(f64, &str)> {
+    let (number, unit) = text.trim().split_once(' ')?;
+    Some((number.parse().ok()?, unit.trim()))
+}
+
 /// An uncertainty of a value of `kind`: a relative one (`%`) as written, an absolute one
-/// as a quantity of the same kind (a difference for a temperature).
+/// as a difference of the same kind.
 fn uncertainty(u: &Value, kind: Option<Kind>, system: UnitSystem) -> Markup {
-    let unit = u.get("unit").and_then(Value::as_str).unwrap_or("");
-    let number = u.get("value").and_then(Value::as_f64);
-    let kind = match kind {
-        Some(Kind::Temperature) => Some(Kind::TemperatureDifference),
-        other => other,
+    let (number, unit) = match u {
+        Value::String(t) => number_and_unit(t).map_or((None, ""), |(n, unit)| (Some(n), unit)),
+        _ => (
+            u.get("value").and_then(Value::as_f64),
+            u.get("unit").and_then(Value::as_str).unwrap_or(""),
+        ),
     };
-    match (number, kind) {
-        (Some(n), Some(kind)) => match as_quantity(n, unit, &[kind], system) {
-            Some(q) => q,
-            None => written(u, system),
-        },
-        _ => written(u, system),
+    match (number, kind.map(Kind::difference)) {
+        (Some(n), Some(kind)) => kind.si_of(n, unit).map(|si| qty(kind, si, system)),
+        _ => None,
     }
+    .unwrap_or_else(|| written(u, system))
 }
 
 /// Provenance: the facility hash (`code#provenance-hash`), versions and each unit's hash.

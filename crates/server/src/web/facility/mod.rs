@@ -162,7 +162,7 @@ async fn body(
     let shown = data::of_resolution(&points, view.resolution);
     let latest_point = data::latest(&points);
     let latest = match latest_point {
-        Some(p) => Some(sections::Latest::load(state, p).await),
+        Some(p) => Some(sections::Latest::load(state, p, ctx.units).await),
         None => None,
     };
     let connectors = state.connectors.status().await;
@@ -185,7 +185,7 @@ async fn body(
         div.facility-grid {
             (trend)
             (losses)
-            (sections::sankey_section(latest.as_ref(), latest_point))
+            (sections::sankey_section(latest.as_ref(), latest_point, ctx.units))
             (sections::benchmark_section(latest.as_ref()))
             (sections::recommendations_section(latest.as_ref(), ctx.units))
             (sections::connectors_section(status, spec.connectors.is_some()))

@@ -1,6 +1,7 @@
 //! The sections about the latest calculation (Sankey, benchmark, recommendations), from
 //! `http::analysis`, and the facility's connectors, from the integration status.
 
+use analysis::sankey::PowerUnits;
 use maud::{Markup, PreEscaped, html};
 use serde_json::Value;
 
@@ -20,7 +21,7 @@ const TOP_RECOMMENDATIONS: usize = 3;
 pub struct Latest {
     /// The calculation.
     pub id: String,
-    /// Its HHV Sankey as SVG, or the API's reason.
+    /// Its HHV Sankey as SVG in the page's units, or the API's reason.
     pub sankey: Result<String, ApiError>,
     /// The benchmark answer.
     pub benchmark: Option<Value>,
@@ -31,12 +32,13 @@ pub struct Latest {
 }
 
 impl Latest {
-    /// Analyses the calculation of `point` as the API's analysis endpoints do.
-    pub async fn load(state: &AppState, point: &Point) -> Self {
+    /// Analyses the calculation of `point` as the API's analysis endpoints do, the Sankey
+    /// labelled in `units`.
+    pub async fn load(state: &AppState, point: &Point, units: UnitSystem) -> Self {
         match Analysed::load(state, &point.id).await {
             Ok(a) => Self {
                 id: point.id.clone(),
-                sankey: a.sankey_svg(),
+                sankey: a.sankey_svg(units.into()),
                 benchmark: Some(a.benchmark(None)),
                 recommendations: Some(a.recommendations(None)),
                 error: None,
@@ -57,8 +59,9 @@ fn none_in_period(what: &str) -> Markup {
     html! { p.hint { "No calculation in this period, so no " (what) " to show." } }
 }
 
-/// The `#sankey` section.
-pub fn sankey_section(latest: Option<&Latest>, point: Option<&Point>) -> Markup {
+/// The `#sankey` section; the caption names the units of `units` the labels are in.
+pub fn sankey_section(latest: Option<&Latest>, point: Option<&Point>, units: UnitSystem) -> Markup {
+    let (larger, smaller) = PowerUnits::from(units).symbols();
     html! {
         section #sankey aria-labelledby="sankey-heading" {
             h2 #sankey-heading { "Latest Sankey diagram (HHV)" }
@@ -70,7 +73,7 @@ pub fn sankey_section(latest: Option<&Latest>, point: Option<&Point>) -> Markup 
                     @match &l.sankey {
                         Ok(svg) => figure #sankey-figure .chart {
                             (PreEscaped(svg))
-                            figcaption { "Sankey diagram, HHV energy basis; flows in kW or MW." }
+                            figcaption { "Sankey diagram, HHV energy basis; flows in " (smaller) " or " (larger) "." }
                         },
                         Err(e) => p.error role="alert" { (e.message) },
                     }
