@@ -464,6 +464,29 @@ async fn operator_flow(app: &WebApp) {
         text_of(&body, "run-error").replace("&quot;", "\""),
         format!("2025-10-01 00:00 UTC to 2025-10-01 01:00 UTC: {api_message}")
     );
+    // A refused run comes back on the period and resolution the page showed.
+    let r = app
+        .post_form(
+            &format!("{PAGE}/calculate"),
+            &session,
+            &[
+                ("start", "2025-11-01T03:00"),
+                ("end", "2025-11-01T02:00"),
+                ("split", "whole"),
+                ("csrf", &csrf),
+                ("view_from", "2025-10-31T00:00"),
+                ("view_to", "2025-11-02T00:00"),
+                ("view_resolution", "daily"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    let chooser = &body[body.find("id=\"period\"").expect("form#period")..];
+    let chooser = &chooser[..chooser.find("</form>").unwrap()];
+    assert!(chooser.contains("value=\"2025-10-31T00:00\""), "{chooser}");
+    assert!(chooser.contains("value=\"2025-11-02T00:00\""), "{chooser}");
+    assert!(chooser.contains("value=\"daily\" selected"), "{chooser}");
     assert_eq!(stored(app).await.len(), 4, "nothing stored by refused runs");
 
     // CSRF: missing or wrong → 403, nothing run.

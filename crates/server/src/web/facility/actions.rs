@@ -15,7 +15,7 @@ use serde::Deserialize;
 use store::{CalculationStatus, Role};
 
 use super::period::{DAY_US, HOUR_US, MAX_DAILY_DAYS, MAX_HOURLY_DAYS, PeriodError, Span};
-use super::{PageContext, RunFailure, View, encode, refused_run};
+use super::{PageContext, PageQuery, RunFailure, View, encode, refused_run};
 use crate::http::calculation::{self, CalculateRequest, TimePeriod, facility_spec};
 use crate::http::ingest::{self, IngestReport, TagSet};
 use crate::http::routes::record_calculation;
@@ -38,6 +38,15 @@ pub struct RunForm {
     /// The session's CSRF token.
     #[serde(default)]
     pub csrf: String,
+    /// The period the page showed (`from` of its query), so a refused run shows it again.
+    #[serde(default)]
+    pub view_from: Option<String>,
+    /// The end of the period the page showed.
+    #[serde(default)]
+    pub view_to: Option<String>,
+    /// The resolution the page showed.
+    #[serde(default)]
+    pub view_resolution: Option<String>,
 }
 
 /// How a run divides its period.
@@ -187,10 +196,17 @@ pub async fn run(
             m
         }
     };
+    let shown = PageQuery {
+        from: form.view_from,
+        to: form.view_to,
+        resolution: form.view_resolution,
+        ..PageQuery::default()
+    };
     refused_run(
         &state,
         &ctx,
         &spec,
+        &shown,
         RunFailure {
             start: form.start,
             end: form.end,

@@ -128,14 +128,19 @@ pub async fn page(
     Ok(Html(layout::page(&spec.name, &ctx, body).into_string()).into_response())
 }
 
-/// The page again with the run form's error, 422.
+/// The page again with the run form's error, 422, on the period and resolution it showed
+/// (`shown`; the default view when those no longer read).
 async fn refused_run(
     state: &AppState,
     ctx: &PageContext,
     spec: &FacilitySpec,
+    shown: &PageQuery,
     failure: RunFailure,
 ) -> WebResult<Response> {
-    let view = View::of(state, spec, &PageQuery::default()).await?;
+    let view = match View::of(state, spec, shown).await {
+        Ok(view) => view,
+        Err(_) => View::of(state, spec, &PageQuery::default()).await?,
+    };
     // The units switch comes back to the page, not to the form's address.
     let ctx = PageContext {
         path: view.href(&spec.id),
@@ -246,6 +251,9 @@ fn run_form(id: &str, csrf: &str, view: View, failure: Option<&RunFailure>) -> M
             h2 #run-heading { "Run a calculation" }
             form #run-calculation method="post" action=(format!("/facilities/{}/calculate", encode(id))) {
                 input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="view_from" value=(format_local(view.span.start_us));
+                input type="hidden" name="view_to" value=(format_local(view.span.end_us));
+                input type="hidden" name="view_resolution" value=(view.resolution.code());
                 label for="run-start" { "Start (UTC)" }
                 input #run-start type="datetime-local" name="start" value=(start) required;
                 label for="run-end" { "End (UTC)" }
