@@ -76,7 +76,7 @@ fn us_value(kind: &str, si: f64, unit: &str) -> f64 {
         ("standard_volume_flow", "scf/h") => si * 3_600.0 * scf_per_mol(),
         ("area", "ft²") => si / (FOOT_M * FOOT_M),
         ("velocity", "ft/s") => si / FOOT_M,
-        ("per_energy", "per MMBtu") => si * 1e6 * BTU_J,
+        ("amount_per_energy", "per MMBtu") => si * 1e6 * BTU_J,
         ("mass_flow", "lb/h") => si * 3_600.0 / POUND_KG,
         ("power", "MMBtu/h") => si * 3_600.0 / BTU_J / 1e6,
         ("power", "kBtu/h") => si * 3_600.0 / BTU_J / 1e3,
@@ -97,7 +97,7 @@ fn si_value(kind: &str, si: f64, unit: &str) -> f64 {
         }
         ("standard_volume_flow", "Nm³/h") => si * 3_600.0 * normal_m3_per_mol(),
         ("area", "m²") | ("velocity", "m/s") => si,
-        ("per_energy", "per GJ") => si * 1e9,
+        ("amount_per_energy", "per GJ") => si * 1e9,
         ("mass_flow", "kg/h") => si * 3_600.0,
         ("mass_flow", "t/h") => si * 3.6,
         ("power", "kW") => si / 1e3,

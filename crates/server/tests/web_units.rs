@@ -122,7 +122,7 @@ fn a_message_converts_its_quantities_and_keeps_its_words() {
         " with a ",
         {"value": 20.0, "unit": "K", "dimension": "temperature_difference"},
         " approach; 3.0 % O2; fuel price ",
-        {"value": 8.0, "unit": "/GJ", "dimension": "per_energy"},
+        {"value": 8.0, "unit": "/GJ", "dimension": "amount_per_energy"},
         " in EUR"
     ]);
     let html = message(Some(&parts), "ignored", UnitSystem::Us).into_string();

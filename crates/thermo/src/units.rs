@@ -145,31 +145,6 @@ impl Dimension {
         }
     }
 
-    /// A lower-case English name, for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dimension::Temperature => "temperature",
-            Dimension::TemperatureDifference => "temperature difference",
-            Dimension::Pressure => "pressure",
-            Dimension::MassFlow => "mass flow",
-            Dimension::StandardVolumeFlow => "standard volume flow",
-            Dimension::Power => "power",
-            Dimension::Energy => "energy",
-            Dimension::SpecificEnergy => "specific energy",
-            Dimension::SpecificEntropy => "specific entropy",
-            Dimension::SpecificVolume => "specific volume",
-            Dimension::Length => "length",
-            Dimension::Area => "area",
-            Dimension::Velocity => "velocity",
-            Dimension::Fraction => "fraction",
-            Dimension::Time => "time",
-            Dimension::Density => "density",
-            Dimension::PerEnergy => "amount per energy",
-        }
-    }
-}
-
-impl Dimension {
     /// A snake_case code, for documents (`temperature_difference`).
     pub fn code(self) -> &'static str {
         match self {
@@ -189,7 +164,7 @@ impl Dimension {
             Dimension::Fraction => "fraction",
             Dimension::Time => "time",
             Dimension::Density => "density",
-            Dimension::PerEnergy => "per_energy",
+            Dimension::PerEnergy => "amount_per_energy",
         }
     }
 
@@ -200,8 +175,9 @@ impl Dimension {
 }
 
 impl fmt::Display for Dimension {
+    /// A lower-case English name, for messages (the code with spaces).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.code().replace('_', " "))
     }
 }
 

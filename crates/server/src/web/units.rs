@@ -112,7 +112,7 @@ impl Kind {
             Self::SpecificEntropy => "specific_entropy",
             Self::Area => "area",
             Self::Velocity => "velocity",
-            Self::PerEnergy => "per_energy",
+            Self::PerEnergy => "amount_per_energy",
         }
     }
 
