@@ -61,11 +61,7 @@ fn sha256_hex(file: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buffer[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex::encode(hasher.finalize()))
 }
 
 async fn backup(store: &Store, file: &Path) -> Outcome {

@@ -85,15 +85,7 @@ pub fn provenance_hash(
 
 /// Lowercase hexadecimal SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    // Hex by hand: 32 bytes do not justify a dependency.
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(2 * digest.len());
-    for b in digest.iter() {
-        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    hex
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The text being built; every write goes through [`Canonical::line`].

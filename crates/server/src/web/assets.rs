@@ -15,10 +15,7 @@ pub const JS: &str = include_str!("static/app.js");
 
 /// The first 8 bytes of the SHA-256 of `content`, in hex.
 fn version(content: &str) -> String {
-    Sha256::digest(content.as_bytes())[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(content.as_bytes())[..8])
 }
 
 static CSS_URL: LazyLock<String> = LazyLock::new(|| format!("/static/app.css?v={}", version(CSS)));

@@ -173,17 +173,13 @@ pub fn safe_next(next: &str) -> Option<&str> {
 fn random_hex() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    hex(&bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// The stored form of a session secret: SHA-256 in hex (the secret has 256 random bits, so
 /// no pepper is needed to stop guessing).
 pub fn digest_hex(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// Query of `GET /login`.
