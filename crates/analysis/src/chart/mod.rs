@@ -104,8 +104,8 @@ fn colour(k: usize) -> &'static str {
     PALETTE[k % PALETTE.len()]
 }
 
-/// A coordinate with two decimals, never "-0.00".
-fn num(x: f64) -> String {
+/// A coordinate with two decimals, never "-0.00" (charts and the Sankey diagram).
+pub(crate) fn num(x: f64) -> String {
     let s = format!("{x:.2}");
     if s == "-0.00" { "0.00".to_string() } else { s }
 }

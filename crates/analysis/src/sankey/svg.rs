@@ -17,6 +17,7 @@ use thermo::units::{Dimension, from_si};
 
 use super::{Column, SankeyModel};
 use crate::Result;
+use crate::chart::{escape, num};
 
 /// The units of the powers in the labels and the title.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,12 +80,6 @@ const MIN_WIDTH: f64 = 320.0;
 /// Longest unit label line, characters.
 const UNIT_LABEL_CHARS: usize = 24;
 
-/// A number with two decimals, never "-0.00".
-fn num(x: f64) -> String {
-    let s = format!("{x:.2}");
-    if s == "-0.00" { "0.00".to_string() } else { s }
-}
-
 /// A power given in W, in the larger of `units` from 1 of it (two decimals), else in the
 /// smaller (one decimal); an error for a value that is not finite.
 fn power(w: f64, units: PowerUnits) -> Result<String> {
@@ -96,21 +91,6 @@ fn power(w: f64, units: PowerUnits) -> Result<String> {
         let small = from_si(w, smaller, Dimension::Power, 0.0)?;
         Ok(format!("{small:.1} {smaller}"))
     }
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// Splits `text` into lines of at most `width` characters, at spaces where possible.
