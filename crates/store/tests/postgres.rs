@@ -381,3 +381,82 @@ async fn batch_racing_another_writer_of_its_keys_is_counted_exactly() {
     other.close().await.unwrap();
     store.close().await;
 }
+
+/// A read of several series runs on two connections (both wait behind a lock held here), each
+/// half comes back under its own tags, and the read answers as of its start: a reading of
+/// every series committed while it waits is not in it. That the second half imports the
+/// first half's snapshot cannot be timed from outside; `read_split` documents it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_split_over_two_connections_sees_one_snapshot() {
+    const S: i64 = 1_000_000;
+    let (db, store) = fresh_pg().await;
+    store.put_facility(&facility("FAC-001", &[])).await.unwrap();
+    let tags = ["A", "B", "C", "D", "E"];
+    let first: Vec<Reading> = tags
+        .iter()
+        .zip(0..)
+        .map(|(tag, i)| reading(tag, T0_US, f64::from(i)))
+        .collect();
+    store.insert_readings("FAC-001", &first).await.unwrap();
+
+    let mut writer = db.connect().await;
+    sqlx::query("BEGIN").execute(&mut writer).await.unwrap();
+    sqlx::query("LOCK TABLE reading_series IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    let read = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .readings("FAC-001", &tags, T0_US, T0_US + 10 * S)
+                .await
+        })
+    };
+    let mut watcher = db.connect().await;
+    let mut waiting = 0_i64;
+    for _ in 0..200 {
+        waiting = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+        if waiting >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(waiting, 2, "the read did not run on two connections");
+    sqlx::query(
+        "INSERT INTO readings (series_id, time_us, value, quality) \
+         SELECT id, $1, 100.0, 0 FROM reading_series",
+    )
+    .bind(T0_US + S)
+    .execute(&mut writer)
+    .await
+    .unwrap();
+    sqlx::query("COMMIT").execute(&mut writer).await.unwrap();
+
+    let series = read.await.unwrap().unwrap();
+    let seen: Vec<(&str, Vec<f64>)> = series
+        .iter()
+        .map(|s| (s.tag.as_str(), s.values.clone()))
+        .collect();
+    let expected: Vec<(&str, Vec<f64>)> = tags
+        .iter()
+        .zip(0..)
+        .map(|(tag, i)| (*tag, vec![f64::from(i)]))
+        .collect();
+    assert_eq!(seen, expected);
+    // A read after the commit sees the second reading of every series.
+    let after = store
+        .readings("FAC-001", &tags, T0_US, T0_US + 10 * S)
+        .await
+        .unwrap();
+    assert!(after.iter().all(|s| s.values.len() == 2), "{after:?}");
+    watcher.close().await.unwrap();
+    writer.close().await.unwrap();
+    store.close().await;
+}
