@@ -161,24 +161,27 @@ impl PostgresStore {
             }
         }
         self.ensure_partitions(months).await?;
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let mut counts = ingest(&mut tx, facility_id, readings, Path::Optimistic).await;
-        if let Ok(None) = counts {
-            // Another batch stored one of these keys after the check: start again on the
-            // path that locks and compares existing rows.
-            tx.rollback().await.map_err(map_err)?;
-            tx = self.pool.begin().await.map_err(map_err)?;
-            counts = ingest(&mut tx, facility_id, readings, Path::Exact).await;
-        }
-        match counts.and_then(|c| {
-            c.ok_or_else(|| Error::Unavailable {
-                message: "concurrent batches kept storing the same readings; retry".into(),
-            })
-        }) {
-            Ok(counts) => {
+        let mut conn = CloseIfAbandoned::new(self.pool.acquire().await.map_err(map_err)?);
+        let stored = conn
+            .run(async |conn| {
+                let mut tx = conn.begin().await.map_err(map_err)?;
+                let mut counts = ingest(&mut tx, facility_id, readings, Path::Optimistic).await;
+                if let Ok(None) = counts {
+                    // Another batch stored one of these keys after the check: start again on
+                    // the path that locks and compares existing rows.
+                    tx.rollback().await.map_err(map_err)?;
+                    tx = conn.begin().await.map_err(map_err)?;
+                    counts = ingest(&mut tx, facility_id, readings, Path::Exact).await;
+                }
+                let counts = counts?.ok_or_else(|| Error::Unavailable {
+                    message: "concurrent batches kept storing the same readings; retry".into(),
+                })?;
                 tx.commit().await.map_err(map_err)?;
                 Ok(counts)
-            }
+            })
+            .await;
+        match stored {
+            Ok(counts) => Ok(counts),
             Err(e) => {
                 // A partition dropped behind our back (a migration by another process) shows
                 // up here; the next batch checks the catalog again.
@@ -513,6 +516,11 @@ async fn any_stored(conn: &mut PgConnection, keys: &[Key]) -> Result<bool> {
     .bind(&series)
     .bind(&first)
     .bind(&last)
+    // Planned at every call, never from a cached generic plan: a generic plan made while a new
+    // month's partition was nearly empty scanned that partition sequentially for every probe
+    // as it filled (until autovacuum analysed it), and ingest fell from 360 000 to 40 000
+    // readings/s (docs/PERFORMANCE.md).
+    .persistent(false)
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| map_err_in("readings", e))
@@ -570,21 +578,48 @@ async fn read_columns(
 /// readings, about 15 ms of one core for a facility-hour of 15 tags): two backends use both
 /// cores of a small server. Measured: docs/PERFORMANCE.md.
 async fn read_split(
-    mut first: PoolConnection<Postgres>,
-    mut second: PoolConnection<Postgres>,
+    first: PoolConnection<Postgres>,
+    second: PoolConnection<Postgres>,
     facility_id: &str,
     tags: &[&str],
     start_us: i64,
     end_us: i64,
 ) -> Result<Vec<Columns>> {
-    let mut tx = first
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await
-        .map_err(map_err)?;
-    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_err)?;
+    let mut first = CloseIfAbandoned::new(first);
+    let mut second = CloseIfAbandoned::new(second);
+    let rows = read_halves(
+        first.conn(),
+        second.conn(),
+        facility_id,
+        tags,
+        start_us,
+        end_us,
+    )
+    .await;
+    first.keep();
+    second.keep();
+    rows
+}
+
+/// The body of [`read_split`], on its two connections.
+async fn read_halves(
+    first: &mut PgConnection,
+    second: &mut PgConnection,
+    facility_id: &str,
+    tags: &[&str],
+    start_us: i64,
+    end_us: i64,
+) -> Result<Vec<Columns>> {
+    let export = async {
+        let mut tx = first.begin_with(READ_ONLY_SNAPSHOT).await?;
+        let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok::<_, sqlx::Error>((tx, snapshot))
+    };
+    // The second transaction begins while the first exports its snapshot.
+    let ((mut exporter, snapshot), mut importer) =
+        tokio::try_join!(export, second.begin_with(READ_ONLY_SNAPSHOT)).map_err(map_err)?;
     // The identifier is interpolated below: accept only what PostgreSQL makes (hex and '-').
     if snapshot.is_empty() || !snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
         return Err(Error::database(format!(
@@ -594,34 +629,76 @@ async fn read_split(
     let (mine, theirs) = tags.split_at(tags.len().div_ceil(2));
     let offset = i64::try_from(mine.len())
         .map_err(|_| Error::constraint("tags", "too many tags in one read"))?;
-    let facility = facility_id.to_owned();
-    let theirs: Vec<String> = theirs.iter().map(|t| (*t).to_owned()).collect();
-    // A task of its own, so the second half's decoding also runs beside the first's.
-    let other = tokio::spawn(async move {
-        let mut tx = second
-            .begin_with(AssertSqlSafe(format!(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'"
-            )))
-            .await
-            .map_err(map_err)?;
-        let names: Vec<&str> = theirs.iter().map(String::as_str).collect();
-        let mut rows = read_columns(&mut tx, &facility, &names, start_us, end_us).await?;
-        tx.commit().await.map_err(map_err)?;
+    let import = async {
+        // `SET TRANSACTION SNAPSHOT` is a statement of its own inside the transaction, so that
+        // its failure (the exporter gone) rolls the transaction back like any other.
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "SET TRANSACTION SNAPSHOT '{snapshot}'"
+        )))
+        .execute(&mut *importer)
+        .await
+        .map_err(map_err)?;
+        let mut rows = read_columns(&mut importer, facility_id, theirs, start_us, end_us).await?;
         for row in &mut rows {
             row.0 += offset;
         }
         Ok::<_, Error>(rows)
-    });
-    let mut rows = read_columns(&mut tx, facility_id, mine, start_us, end_us).await;
-    // The exporting transaction stays open until the other has imported its snapshot.
-    let theirs = other
-        .await
-        .map_err(|e| Error::database(format!("read of the second half failed: {e}")))?;
-    tx.commit().await.map_err(map_err)?;
-    if let Ok(rows) = &mut rows {
-        rows.extend(theirs?);
+    };
+    // Both halves in this task: abandoning the read drops both transactions together, and
+    // the exporting one ends only after the other has imported its snapshot.
+    let (mut rows, theirs) = tokio::try_join!(
+        read_columns(&mut exporter, facility_id, mine, start_us, end_us),
+        import
+    )?;
+    tokio::try_join!(importer.commit(), exporter.commit()).map_err(map_err)?;
+    rows.extend(theirs);
+    Ok(rows)
+}
+
+/// How both halves of a split read begin: one consistent, read-only view.
+const READ_ONLY_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// A pooled connection that is closed instead of returned to the pool when the work on it is
+/// abandoned midway (its request dropped by a client going away). sqlx 0.9.0 then leaves some
+/// connections unusable and returns them all the same: a `COPY` dropped midway leaves an
+/// answer in the stream that the next statement takes for its own ("expected ParseComplete,
+/// got ReadyForQuery"), and a transaction dropped during its `BEGIN` stays open with no
+/// guard to roll it back (sqlx counts it only once `BEGIN` has answered; sqlx issue #4393).
+struct CloseIfAbandoned {
+    conn: PoolConnection<Postgres>,
+    kept: bool,
+}
+
+impl CloseIfAbandoned {
+    fn new(conn: PoolConnection<Postgres>) -> Self {
+        Self { conn, kept: false }
     }
-    rows
+
+    /// The connection, to run statements on.
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+
+    /// The work finished, successfully or not, with the connection in a known state: return
+    /// it to the pool when dropped.
+    fn keep(&mut self) {
+        self.kept = true;
+    }
+
+    /// Runs `work` on the connection and keeps the connection once `work` has finished.
+    async fn run<T>(&mut self, work: impl AsyncFnOnce(&mut PgConnection) -> T) -> T {
+        let out = work(&mut self.conn).await;
+        self.keep();
+        out
+    }
+}
+
+impl Drop for CloseIfAbandoned {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 /// One column of a series read as the concatenated binary send forms of its values, `N`

@@ -382,6 +382,28 @@ async fn batch_racing_another_writer_of_its_keys_is_counted_exactly() {
     store.close().await;
 }
 
+/// Sessions of the test database waiting for a lock.
+const LOCK_WAITERS: &str = "SELECT count(*) FROM pg_stat_activity \
+    WHERE datname = current_database() AND wait_event_type = 'Lock'";
+
+/// Polls a `count(*)` query every 25 ms, for up to 5 s, until `done` accepts its answer; the
+/// last answer.
+async fn poll_count(
+    conn: &mut sqlx::PgConnection,
+    sql: &'static str,
+    done: impl Fn(i64) -> bool,
+) -> i64 {
+    let mut n = -1;
+    for _ in 0..200 {
+        n = sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap();
+        if done(n) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    n
+}
+
 /// A read of several series runs on two connections (both wait behind a lock held here), each
 /// half comes back under its own tags, and the read answers as of its start: a reading of
 /// every series committed while it waits is not in it. That the second half imports the
@@ -414,20 +436,7 @@ async fn a_read_split_over_two_connections_sees_one_snapshot() {
         })
     };
     let mut watcher = db.connect().await;
-    let mut waiting = 0_i64;
-    for _ in 0..200 {
-        waiting = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(&mut watcher)
-        .await
-        .unwrap();
-        if waiting >= 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let waiting = poll_count(&mut watcher, LOCK_WAITERS, |n| n >= 2).await;
     assert_eq!(waiting, 2, "the read did not run on two connections");
     sqlx::query(
         "INSERT INTO readings (series_id, time_us, value, quality) \
@@ -458,5 +467,132 @@ async fn a_read_split_over_two_connections_sees_one_snapshot() {
     assert!(after.iter().all(|s| s.values.len() == 2), "{after:?}");
     watcher.close().await.unwrap();
     writer.close().await.unwrap();
+    store.close().await;
+}
+
+/// A read abandoned while it waits (its request dropped) leaves no session of the pool inside
+/// a transaction: both connections are closed rather than returned, and the store keeps
+/// working on fresh ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_split_read_leaves_no_transaction_open() {
+    const S: i64 = 1_000_000;
+    let (db, store) = fresh_pg().await;
+    store.put_facility(&facility("FAC-001", &[])).await.unwrap();
+    let tags = ["A", "B", "C", "D"];
+    let first: Vec<Reading> = tags.iter().map(|tag| reading(tag, T0_US, 1.0)).collect();
+    store.insert_readings("FAC-001", &first).await.unwrap();
+
+    let mut writer = db.connect().await;
+    sqlx::query("BEGIN").execute(&mut writer).await.unwrap();
+    sqlx::query("LOCK TABLE reading_series IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    let read = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .readings("FAC-001", &tags, T0_US, T0_US + 10 * S)
+                .await
+        })
+    };
+    let mut watcher = db.connect().await;
+    let waiting = poll_count(&mut watcher, LOCK_WAITERS, |n| n >= 2).await;
+    assert_eq!(waiting, 2, "the read did not wait on two connections");
+    read.abort();
+    assert!(read.await.unwrap_err().is_cancelled());
+    sqlx::query("COMMIT").execute(&mut writer).await.unwrap();
+
+    let open = poll_count(
+        &mut watcher,
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND state LIKE 'idle in transaction%'",
+        |n| n == 0,
+    )
+    .await;
+    assert_eq!(open, 0, "a session of the pool stayed inside a transaction");
+    let more: Vec<Reading> = tags
+        .iter()
+        .map(|tag| reading(tag, T0_US + S, 2.0))
+        .collect();
+    store.insert_readings("FAC-001", &more).await.unwrap();
+    let series = store
+        .readings("FAC-001", &tags, T0_US, T0_US + 10 * S)
+        .await
+        .unwrap();
+    assert!(series.iter().all(|s| s.values == [1.0, 2.0]), "{series:?}");
+    watcher.close().await.unwrap();
+    writer.close().await.unwrap();
+    store.close().await;
+}
+
+/// A batch abandoned inside its `COPY` (its request dropped while the copy waits for another
+/// writer of one of its keys) does not leave its connection in the pool: the batches and
+/// reads after it all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_copy_leaves_the_pool_usable() {
+    const S: i64 = 1_000_000;
+    let (db, store) = fresh_pg().await;
+    store.put_facility(&facility("FAC-001", &[])).await.unwrap();
+    let tags = ["A", "B", "C"];
+    let batch = |t0: i64| -> Vec<Reading> {
+        (0..100)
+            .flat_map(|i| tags.map(|tag| reading(tag, t0 + i * S, 1.0)))
+            .collect()
+    };
+    store
+        .insert_readings("FAC-001", &batch(T0_US))
+        .await
+        .unwrap();
+
+    // An uncommitted reading of one of the batch's keys: invisible to the batch's check for
+    // stored readings, so the batch copies, and its COPY waits for this transaction.
+    let mut locker = db.connect().await;
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query(
+        "INSERT INTO readings (series_id, time_us, value, quality, revision) \
+         SELECT id, $1, 5.0, 0, 0 FROM reading_series WHERE tag = 'B'",
+    )
+    .bind(T0_US + 150 * S)
+    .execute(&mut locker)
+    .await
+    .unwrap();
+    let abandoned = {
+        let store = store.clone();
+        let readings = batch(T0_US + 100 * S);
+        tokio::spawn(async move { store.insert_readings("FAC-001", &readings).await })
+    };
+    let mut watcher = db.connect().await;
+    let copying = poll_count(
+        &mut watcher,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND wait_event_type = 'Lock' AND query LIKE 'COPY%'",
+        |n| n >= 1,
+    )
+    .await;
+    assert_eq!(copying, 1, "the batch did not wait inside its COPY");
+    abandoned.abort();
+    assert!(abandoned.await.unwrap_err().is_cancelled());
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+
+    for k in 2..8 {
+        let counts = store
+            .insert_readings("FAC-001", &batch(T0_US + k * 100 * S))
+            .await
+            .unwrap();
+        assert_eq!(counts.inserted, 300);
+        let series = store
+            .readings("FAC-001", &tags, T0_US, T0_US + 1000 * S)
+            .await
+            .unwrap();
+        assert!(
+            series
+                .iter()
+                .all(|s| s.values.len() == 100 * usize::try_from(k).unwrap())
+        );
+    }
+    watcher.close().await.unwrap();
+    locker.close().await.unwrap();
     store.close().await;
 }
