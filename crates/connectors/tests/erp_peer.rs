@@ -280,6 +280,12 @@ async fn each_completed_calculation_is_delivered_signed_once() {
         !receiver.accepted().contains(&failed),
         "failed ones are not sent"
     );
+    // Marked delivered once the exporter has the receiver's answer, a moment after the
+    // receiver has recorded the delivery.
+    eventually("nothing is pending", async || {
+        store.outbox_stats().await.unwrap().pending == 0
+    })
+    .await;
     let stats = store.outbox_stats().await.unwrap();
     assert_eq!((stats.pending, stats.failed), (0, 0));
     assert!(stats.last_delivered_at_us.is_some());
@@ -332,7 +338,10 @@ async fn a_failing_then_stopped_erp_loses_nothing() {
 
     receiver.set_fail(None);
     eventually("both are accepted", async || receiver.accepted().len() == 2).await;
-    assert_eq!(erp.status().health, Health::Up);
+    eventually("the export is up again", async || {
+        erp.status().health == Health::Up
+    })
+    .await;
 
     // The receiver goes away; calculations made meanwhile wait in the outbox.
     receiver.stop();
@@ -361,7 +370,12 @@ async fn a_failing_then_stopped_erp_loses_nothing() {
     receiver.restart(None);
     let all: BTreeSet<String> = first.iter().chain(&second).cloned().collect();
     eventually("all four are accepted", async || receiver.accepted() == all).await;
-    assert_eq!(store.outbox_stats().await.unwrap().pending, 0);
+    // The exporter marks a row delivered once it has the receiver's answer, a moment after the
+    // receiver has recorded it.
+    eventually("the outbox is empty", async || {
+        store.outbox_stats().await.unwrap().pending == 0
+    })
+    .await;
     // At least once: a key may come again, never a key that was not queued, and every
     // delivery was signed.
     for d in receiver.deliveries() {
