@@ -585,20 +585,16 @@ async fn read_split(
     start_us: i64,
     end_us: i64,
 ) -> Result<Vec<Columns>> {
-    let mut first = CloseIfAbandoned::new(first);
     let mut second = CloseIfAbandoned::new(second);
-    let rows = read_halves(
-        first.conn(),
-        second.conn(),
-        facility_id,
-        tags,
-        start_us,
-        end_us,
-    )
-    .await;
-    first.keep();
-    second.keep();
-    rows
+    CloseIfAbandoned::new(first)
+        .run(async |first| {
+            second
+                .run(async |second| {
+                    read_halves(first, second, facility_id, tags, start_us, end_us).await
+                })
+                .await
+        })
+        .await
 }
 
 /// The body of [`read_split`], on its two connections.
@@ -658,12 +654,14 @@ async fn read_halves(
 /// How both halves of a split read begin: one consistent, read-only view.
 const READ_ONLY_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
-/// A pooled connection that is closed instead of returned to the pool when the work on it is
-/// abandoned midway (its request dropped by a client going away). sqlx 0.9.0 then leaves some
+/// A pooled connection that is closed instead of returned to the pool when the work [`run`] on
+/// it is abandoned midway (its request dropped by a client going away). sqlx 0.9.0 then leaves some
 /// connections unusable and returns them all the same: a `COPY` dropped midway leaves an
 /// answer in the stream that the next statement takes for its own ("expected ParseComplete,
 /// got ReadyForQuery"), and a transaction dropped during its `BEGIN` stays open with no
 /// guard to roll it back (sqlx counts it only once `BEGIN` has answered; sqlx issue #4393).
+///
+/// [`run`]: CloseIfAbandoned::run
 struct CloseIfAbandoned {
     conn: PoolConnection<Postgres>,
     kept: bool,
@@ -674,21 +672,11 @@ impl CloseIfAbandoned {
         Self { conn, kept: false }
     }
 
-    /// The connection, to run statements on.
-    fn conn(&mut self) -> &mut PgConnection {
-        &mut self.conn
-    }
-
-    /// The work finished, successfully or not, with the connection in a known state: return
-    /// it to the pool when dropped.
-    fn keep(&mut self) {
-        self.kept = true;
-    }
-
-    /// Runs `work` on the connection and keeps the connection once `work` has finished.
+    /// Runs `work` on the connection; once `work` has finished, successfully or not, the
+    /// connection is in a known state and goes back to the pool when dropped.
     async fn run<T>(&mut self, work: impl AsyncFnOnce(&mut PgConnection) -> T) -> T {
         let out = work(&mut self.conn).await;
-        self.keep();
+        self.kept = true;
         out
     }
 }

@@ -329,7 +329,6 @@ async fn a_series_with_readings_cannot_be_deleted() {
 /// the clash is counted as the correction it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_racing_another_writer_of_its_keys_is_counted_exactly() {
-    const S: i64 = 1_000_000;
     let (db, store) = fresh_pg().await;
     store.put_facility(&facility("FAC-001", &[])).await.unwrap();
     // Creates the series and the month's partition, away from the batch's times.
@@ -404,23 +403,34 @@ async fn poll_count(
     n
 }
 
-/// A read of several series runs on two connections (both wait behind a lock held here), each
-/// half comes back under its own tags, and the read answers as of its start: a reading of
-/// every series committed while it waits is not in it. That the second half imports the
-/// first half's snapshot cannot be timed from outside; `read_split` documents it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_read_split_over_two_connections_sees_one_snapshot() {
-    const S: i64 = 1_000_000;
-    let (db, store) = fresh_pg().await;
+/// One second, in µs.
+const S: i64 = 1_000_000;
+
+/// A read of `tags` held up by a lock on `reading_series`, with the connections to release it
+/// and to watch the server.
+struct Blocked {
+    /// Holds the lock inside an open transaction.
+    writer: PgConnection,
+    /// For the test's own queries of `pg_stat_activity`.
+    watcher: PgConnection,
+    /// The read of the first 10 s from T0.
+    read: tokio::task::JoinHandle<store::Result<Vec<store::Series>>>,
+}
+
+/// Stores one reading per tag at T0 (tag i has the value i), then starts reading them behind an
+/// exclusive lock and waits until the read waits on two connections.
+async fn read_blocked_on_two_connections(
+    db: &TestDb,
+    store: &Store,
+    tags: &[&'static str],
+) -> Blocked {
     store.put_facility(&facility("FAC-001", &[])).await.unwrap();
-    let tags = ["A", "B", "C", "D", "E"];
     let first: Vec<Reading> = tags
         .iter()
         .zip(0..)
         .map(|(tag, i)| reading(tag, T0_US, f64::from(i)))
         .collect();
     store.insert_readings("FAC-001", &first).await.unwrap();
-
     let mut writer = db.connect().await;
     sqlx::query("BEGIN").execute(&mut writer).await.unwrap();
     sqlx::query("LOCK TABLE reading_series IN ACCESS EXCLUSIVE MODE")
@@ -429,6 +439,7 @@ async fn a_read_split_over_two_connections_sees_one_snapshot() {
         .unwrap();
     let read = {
         let store = store.clone();
+        let tags = tags.to_vec();
         tokio::spawn(async move {
             store
                 .readings("FAC-001", &tags, T0_US, T0_US + 10 * S)
@@ -437,7 +448,27 @@ async fn a_read_split_over_two_connections_sees_one_snapshot() {
     };
     let mut watcher = db.connect().await;
     let waiting = poll_count(&mut watcher, LOCK_WAITERS, |n| n >= 2).await;
-    assert_eq!(waiting, 2, "the read did not run on two connections");
+    assert_eq!(waiting, 2, "the read did not wait on two connections");
+    Blocked {
+        writer,
+        watcher,
+        read,
+    }
+}
+
+/// A read of several series runs on two connections (both wait behind a lock held here), each
+/// half comes back under its own tags, and the read answers as of its start: a reading of
+/// every series committed while it waits is not in it. That the second half imports the
+/// first half's snapshot cannot be timed from outside; `read_split` documents it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_split_over_two_connections_sees_one_snapshot() {
+    let (db, store) = fresh_pg().await;
+    let tags = ["A", "B", "C", "D", "E"];
+    let Blocked {
+        mut writer,
+        watcher,
+        read,
+    } = read_blocked_on_two_connections(&db, &store, &tags).await;
     sqlx::query(
         "INSERT INTO readings (series_id, time_us, value, quality) \
          SELECT id, $1, 100.0, 0 FROM reading_series",
@@ -475,30 +506,13 @@ async fn a_read_split_over_two_connections_sees_one_snapshot() {
 /// working on fresh ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_split_read_leaves_no_transaction_open() {
-    const S: i64 = 1_000_000;
     let (db, store) = fresh_pg().await;
-    store.put_facility(&facility("FAC-001", &[])).await.unwrap();
     let tags = ["A", "B", "C", "D"];
-    let first: Vec<Reading> = tags.iter().map(|tag| reading(tag, T0_US, 1.0)).collect();
-    store.insert_readings("FAC-001", &first).await.unwrap();
-
-    let mut writer = db.connect().await;
-    sqlx::query("BEGIN").execute(&mut writer).await.unwrap();
-    sqlx::query("LOCK TABLE reading_series IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut writer)
-        .await
-        .unwrap();
-    let read = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .readings("FAC-001", &tags, T0_US, T0_US + 10 * S)
-                .await
-        })
-    };
-    let mut watcher = db.connect().await;
-    let waiting = poll_count(&mut watcher, LOCK_WAITERS, |n| n >= 2).await;
-    assert_eq!(waiting, 2, "the read did not wait on two connections");
+    let Blocked {
+        mut writer,
+        mut watcher,
+        read,
+    } = read_blocked_on_two_connections(&db, &store, &tags).await;
     read.abort();
     assert!(read.await.unwrap_err().is_cancelled());
     sqlx::query("COMMIT").execute(&mut writer).await.unwrap();
@@ -514,14 +528,18 @@ async fn an_abandoned_split_read_leaves_no_transaction_open() {
     assert_eq!(open, 0, "a session of the pool stayed inside a transaction");
     let more: Vec<Reading> = tags
         .iter()
-        .map(|tag| reading(tag, T0_US + S, 2.0))
+        .map(|tag| reading(tag, T0_US + S, 100.0))
         .collect();
     store.insert_readings("FAC-001", &more).await.unwrap();
     let series = store
         .readings("FAC-001", &tags, T0_US, T0_US + 10 * S)
         .await
         .unwrap();
-    assert!(series.iter().all(|s| s.values == [1.0, 2.0]), "{series:?}");
+    let values: Vec<Vec<f64>> = series.iter().map(|s| s.values.clone()).collect();
+    assert_eq!(
+        values,
+        [[0.0, 100.0], [1.0, 100.0], [2.0, 100.0], [3.0, 100.0]]
+    );
     watcher.close().await.unwrap();
     writer.close().await.unwrap();
     store.close().await;
@@ -532,7 +550,6 @@ async fn an_abandoned_split_read_leaves_no_transaction_open() {
 /// reads after it all succeed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_abandoned_copy_leaves_the_pool_usable() {
-    const S: i64 = 1_000_000;
     let (db, store) = fresh_pg().await;
     store.put_facility(&facility("FAC-001", &[])).await.unwrap();
     let tags = ["A", "B", "C"];
